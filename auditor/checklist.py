@@ -1,0 +1,356 @@
+"""A procedure as data: the schema of ``checklists/*.yaml``, validated on load.
+
+A `Procedure` holds its `Milestone` states (for the replay machine), its
+`Rule` list in checklist order, the `Source` library every rule cites, the
+`Period` sets that eligibility rules test dates against, and the wording of
+grounds. Nothing about the Work and Health Programme is in this module: it
+all comes from the YAML file.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Claimant
+from auditor.errors import ChecklistError, InputError
+from auditor.read import parse, read_text, to_plain
+
+Verification = Literal["verified", "secondary", "forum"]
+Check = Literal["event", "step", "fact", "content", "deadline", "match", "eligibility"]
+Kind = Literal["missed", "unevidenced", "out_of_order", "late", "pending", "ineligible", "content"]
+
+GROUND_FIELDS = frozenset(
+    {
+        "title", "should", "who", "whose", "authority", "date", "trigger_date", "target_date",
+        "deadline_date", "days", "limit", "unit", "parts", "reason", "preferred", "used",
+        "other", "evidence",
+    }
+)
+"""Placeholders a ground's wording may use; filled in from the finding."""
+
+KINDS_OF_CHECK: dict[str, frozenset[str]] = {
+    "event": frozenset({"missed", "unevidenced"}),
+    "step": frozenset({"missed", "unevidenced"}),
+    "fact": frozenset({"unevidenced"}),
+    "content": frozenset({"content", "unevidenced"}),
+    "deadline": frozenset({"late", "pending", "unevidenced"}),
+    "match": frozenset({"missed", "unevidenced"}),
+    "eligibility": frozenset({"ineligible", "unevidenced"}),
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Source(Strict):
+    """A document a rule rests on. ``ref`` is its document reference or address."""
+
+    title: str
+    ref: str
+    url: str | None = None
+    verification: Verification
+
+
+class Citation(Strict):
+    """A rule's use of a source, with the paragraph where it is known (never guessed)."""
+
+    source: str
+    paragraph: str | None = None
+
+
+class Period(Strict):
+    """A span of dates; ``end`` None means no published end. ``doubt`` says why it may not apply."""
+
+    start: date = Field(alias="from")
+    end: date | None = Field(default=None, alias="to")
+    label: str
+    doubt: str | None = None
+    cite: list[Citation] = Field(default_factory=list)
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+class Condition(Strict):
+    """One test in ``applies_if`` or ``breaches``; unknown facts make it unknown."""
+
+    fact: str | None = None
+    is_: str | bool | None = Field(default=None, alias="is")
+    in_: list[str] | None = Field(default=None, alias="in")
+    not_in: list[str] | None = None
+    recorded: str | None = None
+    date_in: str | None = None
+    because: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        kinds = [x for x in (self.fact, self.recorded, self.date_in) if x is not None]
+        if len(kinds) != 1:
+            raise ValueError("a condition has exactly one of fact, recorded, date_in")
+        if self.fact is not None:
+            if self.fact not in Claimant.model_fields:
+                raise ValueError(
+                    f"unknown claimant fact '{self.fact}' "
+                    f"(allowed: {', '.join(Claimant.model_fields)})"
+                )
+            tests = [x for x in (self.is_, self.in_, self.not_in) if x is not None]
+            if len(tests) != 1:
+                raise ValueError("a fact condition has exactly one of is, in, not_in")
+        if self.recorded is not None and self.recorded not in EVENT_FIELDS:
+            raise ValueError(f"unknown event type '{self.recorded}'")
+        return self
+
+
+class Order(Strict):
+    """This rule's event must come before, or not before, another event type."""
+
+    before: str | None = None
+    after: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Order:
+        if (self.before is None) == (self.after is None):
+            raise ValueError("order has exactly one of before, after")
+        return self
+
+    @property
+    def other(self) -> str:
+        return self.before or self.after or ""
+
+
+class Deadline(Strict):
+    """``to`` must happen within ``days`` of ``from`` (day 0); spec §4 Deadlines."""
+
+    start: str = Field(alias="from")
+    to: str
+    days: int = Field(ge=0)
+    unit: Literal["calendar", "working"]
+    not_met_by: dict[str, bool] = Field(default_factory=dict)
+
+
+class Rule(Strict):
+    """One checkable duty: what should happen, who does it, how it is checked, and its sources."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    who: str
+    should: str
+    check: Check
+    event: str | None = None
+    order: Order | None = None
+    step: int | None = Field(default=None, ge=1)
+    field: str | None = None
+    if_false: Literal["missed", "content"] = "missed"
+    parts: dict[str, str] = Field(default_factory=dict)
+    went_ahead_with: str | None = None
+    deadline: Deadline | None = None
+    claimant_fact: str | None = None
+    applies_if: list[Condition] = Field(default_factory=list)
+    breaches: list[Condition] = Field(default_factory=list)
+    cite: list[Citation] = Field(min_length=1)
+    verification: Verification
+    grounds: dict[Kind, str] = Field(default_factory=dict)
+    evidence_from: str
+    question: str
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Rule:
+        needs: dict[str, tuple[str, ...]] = {
+            "event": ("event",),
+            "step": ("event", "step"),
+            "fact": ("event", "field"),
+            "content": ("event", "parts"),
+            "deadline": ("deadline",),
+            "match": ("event", "field", "claimant_fact"),
+            "eligibility": ("breaches",),
+        }
+        for name in needs[self.check]:
+            if not getattr(self, name):
+                raise ValueError(f"a '{self.check}' rule needs '{name}'")
+        for name in ("event", "went_ahead_with"):
+            value = getattr(self, name)
+            if value is not None and value not in EVENT_FIELDS:
+                raise ValueError(f"{name}: unknown event type '{value}'")
+        if self.deadline is not None:
+            for end in (self.deadline.start, self.deadline.to):
+                if end not in EVENT_FIELDS:
+                    raise ValueError(f"deadline: unknown event type '{end}'")
+        if self.order is not None and self.order.other not in EVENT_FIELDS:
+            raise ValueError(f"order: unknown event type '{self.order.other}'")
+        fields = [self.field] if self.field else []
+        fields += list(self.parts)
+        if self.deadline:
+            fields += list(self.deadline.not_met_by)
+        for name in fields:
+            if name not in YES_NO_FIELDS and name != "channel":
+                raise ValueError(f"unknown event field '{name}'")
+        if self.claimant_fact is not None and self.claimant_fact not in Claimant.model_fields:
+            raise ValueError(f"unknown claimant fact '{self.claimant_fact}'")
+        return self
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The finding kinds this rule can give, so its grounds can be checked on load."""
+        kinds = set(KINDS_OF_CHECK[self.check])
+        if self.check == "fact":
+            kinds.add(self.if_false)
+        if self.order is not None:
+            kinds.add("out_of_order")
+        return frozenset(kinds)
+
+
+class Milestone(Strict):
+    """A state of the replay machine, entered when its event type is replayed.
+
+    ``same_day: last`` replays the event after others of the same day, for
+    an event that must come on an earlier day (an invitation on the day of
+    the meeting gives no notice).
+    """
+
+    state: str = Field(pattern=r"^[a-z_]+$")
+    event: str
+    label: str
+    same_day: Literal["first", "last"] = "first"
+
+
+class EvidenceRoute(Strict):
+    """How to get the record that would settle an unevidenced rule."""
+
+    title: str
+    how: str
+    cite: list[Citation] = Field(default_factory=list)
+
+
+class Calendar(Strict):
+    """Whose bank holidays make a working day: a `holidays` country and subdivision."""
+
+    country: str
+    subdivision: str | None = None
+    name: str
+
+
+class Procedure(Strict):
+    """A whole procedure: what `audit` replays a case against."""
+
+    id: str
+    version: str
+    title: str
+    summary: str
+    disclaimer: str
+    calendar: Calendar
+    authority: dict[Verification, str]
+    referral_date: list[str] = Field(min_length=1)
+    milestones: list[Milestone] = Field(min_length=1)
+    periods: dict[str, list[Period]] = Field(default_factory=dict)
+    sources: dict[str, Source]
+    evidence_routes: dict[str, EvidenceRoute]
+    ground_defaults: dict[Check, dict[Kind, str]] = Field(default_factory=dict)
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Procedure:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                problems.append(f"rule {rule.id}: the id is used twice")
+            seen.add(rule.id)
+            citations = list(rule.cite)
+            if rule.evidence_from not in self.evidence_routes:
+                problems.append(
+                    f"rule {rule.id}: evidence_from '{rule.evidence_from}' is not in evidence_routes"
+                )
+            for kind in sorted(rule.kinds):
+                wording = rule.grounds.get(kind) or self.ground_defaults.get(rule.check, {}).get(
+                    kind  # type: ignore[call-overload]
+                )
+                if not wording:
+                    problems.append(f"rule {rule.id}: no ground wording for '{kind}'")
+                    continue
+                for _, name, _, _ in string.Formatter().parse(wording):
+                    if name is not None and name not in GROUND_FIELDS:
+                        problems.append(
+                            f"rule {rule.id}: ground for '{kind}' uses {{{name}}} "
+                            f"(allowed: {', '.join(sorted(GROUND_FIELDS))})"
+                        )
+            for condition in rule.breaches + rule.applies_if:
+                if condition.date_in is not None and condition.date_in not in self.periods:
+                    problems.append(f"rule {rule.id}: date_in '{condition.date_in}' is not in periods")
+            for citation in citations:
+                if citation.source not in self.sources:
+                    problems.append(f"rule {rule.id}: cites unknown source '{citation.source}'")
+        for name, periods in self.periods.items():
+            for period in periods:
+                for citation in period.cite:
+                    if citation.source not in self.sources:
+                        problems.append(f"period {name}: cites unknown source '{citation.source}'")
+        for route_name, route in self.evidence_routes.items():
+            for citation in route.cite:
+                if citation.source not in self.sources:
+                    problems.append(
+                        f"evidence route {route_name}: cites unknown source '{citation.source}'"
+                    )
+        states = [m.state for m in self.milestones]
+        if len(set(states)) != len(states):
+            problems.append("milestones: a state is named twice")
+        for event in self.referral_date:
+            if event not in EVENT_FIELDS:
+                problems.append(f"referral_date: unknown event type '{event}'")
+        for milestone in self.milestones:
+            if milestone.event not in EVENT_FIELDS:
+                problems.append(f"milestone {milestone.state}: unknown event type '{milestone.event}'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def steps(self) -> set[int]:
+        """The step numbers a case may record."""
+        return {rule.step for rule in self.rules if rule.step is not None}
+
+    def wording(self, rule: Rule, kind: str) -> str:
+        return rule.grounds.get(kind) or self.ground_defaults[rule.check][kind]  # type: ignore[index]
+
+    def source(self, citation: Citation) -> Source:
+        return self.sources[citation.source]
+
+
+def checklist_dir() -> Path:
+    """Where the bundled procedures are: beside the package in a checkout, inside it when installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "checklists", here.parent / "checklists"):
+        if candidate.is_dir():
+            return candidate
+    raise ChecklistError("the bundled checklists are missing from this installation")
+
+
+def default_checklist() -> Path:
+    return checklist_dir() / "whp-referral.yaml"
+
+
+def load_procedure(path: Path | None = None) -> Procedure:
+    """Read and validate a checklist; a malformed one raises `ChecklistError` naming the problem."""
+    path = path or default_checklist()
+    try:
+        data, locate = parse(path, read_text(path))
+    except InputError as exc:
+        raise ChecklistError(str(exc)) from None
+    try:
+        return Procedure.model_validate(to_plain(data))
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            line = locate(loc)
+            where = f"{path}:{line}" if line else str(path)
+            field = ".".join(str(p) for p in loc)
+            lines.append(f"{where}: {field}: {error['msg']}")
+        raise ChecklistError("the checklist is malformed:\n" + "\n".join(lines)) from None

@@ -1,0 +1,130 @@
+"""The ``whp-audit`` command line (spec §2).
+
+Exit status: 0 audited (findings or not); 2 invalid input, with a message
+naming the file, line, field and what is allowed; 1 anything else. No
+traceback reaches the user. The clock is read once, as the default of
+``--as-of``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from auditor import __version__
+from auditor.audit import Auditor
+from auditor.checklist import Procedure, load_procedure
+from auditor.errors import ChecklistError, InputError
+from auditor.load import case_name, load_case
+from auditor.output import refuse_overwriting, to_json, write_atomic
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INVALID = 2
+EXIT_OTHER = 1
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"whp-audit: {message}", err=True)
+    sys.exit(status)
+
+
+def reports_errors(command: F) -> F:
+    """Turn every failure into a message and the spec's exit status, never a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            _fail(str(exc), EXIT_INVALID)
+        except ChecklistError as exc:
+            _fail(str(exc), EXIT_OTHER)
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror}", EXIT_OTHER)
+        except Exception as exc:  # noqa: BLE001 - the contract forbids tracebacks
+            _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", EXIT_OTHER)
+
+    return run  # type: ignore[return-value]
+
+
+def _as_of(value: date | None) -> date:
+    return value or date.today()
+
+
+AS_OF = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The audit date, YYYY-MM-DD (default: today). Deadlines not yet reached are pending.",
+)
+CHECKLIST = click.option(
+    "--checklist",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A procedure file to audit against (default: the bundled WHP referral checklist).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="whp-audit")
+def main() -> None:
+    """Audit a Work and Health Programme referral against the procedure, with sources.
+
+    Not legal advice.
+    """
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write the report (default: stdout for json).")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "pdf"]), default="html",
+              show_default=True)
+@AS_OF
+@click.option("--redact", is_flag=True, help="Hide the claimant's name, NI number and notes.")
+@CHECKLIST
+@reports_errors
+def audit(
+    case: Path,
+    output: Path | None,
+    fmt: str,
+    as_of: Any,
+    redact: bool,
+    checklist: Path | None,
+) -> None:
+    """Audit one CASE file (YAML or JSON) and write the report."""
+    day = as_of.date() if as_of else _as_of(None)
+    procedure = load_procedure(checklist)
+    loaded = load_case(case, as_of=day, steps=procedure.steps)
+    result = Auditor(procedure).audit(loaded, as_of=day, name=case_name(case, loaded))
+    if output is not None:
+        refuse_overwriting(output, case)
+    if fmt == "json":
+        text = to_json(result.as_json())
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(output, text)
+        return
+    _fail(f"--format {fmt} is not available yet; use --format json", EXIT_OTHER)
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@AS_OF
+@CHECKLIST
+@reports_errors
+def validate(case: Path, as_of: Any, checklist: Path | None) -> None:
+    """Check a CASE file without auditing it: prints "valid" or what is wrong (exit 2)."""
+    day = as_of.date() if as_of else _as_of(None)
+    procedure: Procedure = load_procedure(checklist)
+    load_case(case, as_of=day, steps=procedure.steps)
+    click.echo(f"{case}: valid")

@@ -1,0 +1,307 @@
+"""Each rule's status for one case, from the case's events, the replay and the dates.
+
+One function per kind of check (spec §4). They return an `Outcome`; nothing
+here knows which procedure it is checking: event types, fields, steps,
+deadlines and periods all come from the `Rule`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+from auditor.case import Case, Event
+from auditor.checklist import Condition, Period, Procedure, Rule
+from auditor.calendar import WorkingCalendar
+from auditor.replay import Replay
+
+STATUSES = (
+    "done", "met", "missed", "unevidenced", "out_of_order", "late", "pending",
+    "ineligible", "content", "not_applicable",
+)
+HOLDS = frozenset({"done", "met", "not_applicable"})
+
+
+def spoken_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def spoken_word(value: object) -> str:
+    return str(value).replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A rule's status for a case, with the evidence behind it and words for its ground."""
+
+    status: str
+    evidence: str = "none"
+    events: tuple[int, ...] = ()
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CaseFacts:
+    """A case prepared for checking: events in dated order, indexed by type."""
+
+    case: Case
+    events: list[Event]
+    replay: Replay
+    as_of: date
+    procedure: Procedure
+    calendar: WorkingCalendar
+
+    @cached_property
+    def by_type(self) -> dict[str, list[tuple[int, Event]]]:
+        grouped: dict[str, list[tuple[int, Event]]] = {}
+        for index, event in enumerate(self.events):
+            grouped.setdefault(event.type, []).append((index, event))
+        return grouped
+
+    def of(self, event_type: str) -> list[tuple[int, Event]]:
+        return self.by_type.get(event_type, [])
+
+    @cached_property
+    def referral_date(self) -> date | None:
+        """The referral letter's date, else the meeting's, else the invitation's (spec §4)."""
+        for event_type in self.procedure.referral_date:
+            dates = [e.on for _, e in self.of(event_type) if e.happened and e.on is not None]
+            if dates:
+                return min(dates)
+        return None
+
+
+def _event(rule: Rule, facts: CaseFacts) -> Outcome:
+    assert rule.event is not None
+    recorded = facts.of(rule.event)
+    happened = [(i, e) for i, e in recorded if e.happened]
+    if rule.order is not None:
+        early, late = (
+            (rule.order.other, rule.event) if rule.order.before else (rule.event, rule.order.other)
+        )
+        breach = facts.replay.breach(early, late)
+        if breach is not None:
+            mine = breach.late_index if rule.order.before else breach.early_index
+            on = facts.events[mine].on
+            return Outcome(
+                "out_of_order",
+                "dates",
+                tuple(sorted({breach.early_index, breach.late_index})),
+                {"date": spoken_date(on) if on else ""},
+            )
+    if happened:
+        return Outcome("done", "dates", (happened[0][0],))
+    if recorded:
+        return Outcome("missed", "statement", tuple(i for i, _ in recorded))
+    return Outcome("unevidenced")
+
+
+def _at_meetings(
+    rule: Rule, facts: CaseFacts, answer: Callable[[Event], bool | None], if_false: str
+) -> Outcome:
+    """A step or fact recorded at events that must take place (spec §1, meetings)."""
+    assert rule.event is not None
+    recorded = facts.of(rule.event)
+    held = [(i, e) for i, e in recorded if e.took_place]
+    if held:
+        answers = [(i, answer(e)) for i, e in held]
+        yes = [i for i, a in answers if a is True]
+        if yes:
+            return Outcome("done", "statement", (yes[0],))
+        no = [i for i, a in answers if a is False]
+        if no:
+            return Outcome(if_false, "statement", tuple(no), {"other": ""})
+        return Outcome("unevidenced", "none", tuple(i for i, _ in held))
+    if recorded and rule.went_ahead_with:
+        first_missed = min((e.on for _, e in recorded if e.on), default=None)
+        followed = [
+            (i, e) for i, e in facts.of(rule.went_ahead_with)
+            if e.happened and e.on is not None and (first_missed is None or e.on >= first_missed)
+        ]
+        if followed:
+            on = followed[0][1].on
+            assert on is not None
+            return Outcome(
+                if_false,
+                "statement",
+                tuple(sorted({i for i, _ in recorded} | {followed[0][0]})),
+                {"other": f": the meeting did not take place, yet the referral went ahead on "
+                          f"{spoken_date(on)}"},
+            )
+        return Outcome("not_applicable")
+    if recorded or not rule.went_ahead_with:
+        return Outcome("not_applicable")
+    return Outcome("unevidenced")
+
+
+def _step(rule: Rule, facts: CaseFacts) -> Outcome:
+    number = rule.step
+
+    def answer(event: Event) -> bool | None:
+        record = event.steps.get(number) if number is not None else None
+        return record.done if record is not None else None
+
+    return _at_meetings(rule, facts, answer, "missed")
+
+
+def _fact(rule: Rule, facts: CaseFacts) -> Outcome:
+    name = rule.field or ""
+
+    def answer(event: Event) -> bool | None:
+        value = getattr(event, name)
+        return value if isinstance(value, bool) else None
+
+    return _at_meetings(rule, facts, answer, rule.if_false)
+
+
+def _content(rule: Rule, facts: CaseFacts) -> Outcome:
+    assert rule.event is not None
+    held = [(i, e) for i, e in facts.of(rule.event) if e.took_place]
+    if not held:
+        return Outcome("not_applicable")
+    lacking, unknown = [], []
+    for part, words in rule.parts.items():
+        values = [getattr(e, part) for _, e in held]
+        if True in values:
+            continue
+        (lacking if False in values else unknown).append(words)
+    indexes = tuple(i for i, _ in held)
+    if lacking:
+        return Outcome("content", "statement", indexes, {"parts": "; ".join(lacking)})
+    if unknown:
+        return Outcome("unevidenced", "none", indexes, {"parts": "; ".join(unknown)})
+    return Outcome("done", "statement", indexes)
+
+
+def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
+    deadline = rule.deadline
+    assert deadline is not None
+    triggers = [(i, e) for i, e in facts.of(deadline.start) if e.took_place and e.on]
+    if not triggers:
+        return Outcome("not_applicable")
+    t_index, trigger = triggers[0]
+    start = trigger.on
+    assert start is not None
+    due = facts.calendar.deadline(start, deadline.days, deadline.unit)
+    detail = {
+        "trigger_date": spoken_date(start),
+        "deadline_date": spoken_date(due),
+        "limit": str(deadline.days),
+        "unit": deadline.unit,
+    }
+    recorded = facts.of(deadline.to)
+
+    def meets(event: Event) -> bool:
+        return event.happened and all(
+            getattr(event, name) is not value for name, value in deadline.not_met_by.items()
+        )
+
+    done = sorted(
+        ((e.on, i) for i, e in recorded if e.on is not None and meets(e)),
+    )
+    if done:
+        on, index = done[0]
+        day = facts.calendar.days_between(start, on, deadline.unit)
+        detail |= {"target_date": spoken_date(on), "days": str(day)}
+        if on <= due:
+            return Outcome("met", "dates", (t_index, index), detail)
+        detail["evidence"] = (
+            f"It happened on {spoken_date(on)}, {deadline.unit} day {day}, "
+            f"{day - deadline.days} day{'s' if day - deadline.days != 1 else ''} late."
+        )
+        return Outcome("late", "dates", (t_index, index), detail)
+    if facts.as_of <= due:
+        return Outcome("pending", "dates", (t_index,), detail)
+    refused = [i for i, e in recorded if not meets(e)]
+    if refused:
+        detail["evidence"] = (
+            f"According to {facts.case.whose_word}, it had not happened by then."
+        )
+        return Outcome("late", "statement", (t_index, *refused), detail)
+    return Outcome("unevidenced", "none", (t_index,), detail)
+
+
+def _match(rule: Rule, facts: CaseFacts) -> Outcome:
+    assert rule.event is not None and rule.field is not None and rule.claimant_fact is not None
+    wanted = facts.case.claimant.fact(rule.claimant_fact)
+    happened = [(i, e) for i, e in facts.of(rule.event) if e.happened]
+    if wanted is None or not happened:
+        return Outcome("not_applicable")
+    detail = {"preferred": spoken_word(wanted)}
+    wrong = [(i, getattr(e, rule.field)) for i, e in happened]
+    other = [(i, v) for i, v in wrong if v is not None and v != wanted]
+    if other:
+        used = sorted({spoken_word(v) for _, v in other})
+        return Outcome(
+            "missed", "statement", tuple(i for i, _ in other), detail | {"used": " and ".join(used)}
+        )
+    if any(v is None for _, v in wrong):
+        return Outcome("unevidenced", "none", tuple(i for i, v in wrong if v is None), detail)
+    return Outcome("done", "statement", tuple(i for i, _ in happened), detail)
+
+
+def _test(condition: Condition, facts: CaseFacts) -> tuple[bool | None, Period | None]:
+    """A condition's truth (None when unknown), and the period it fell in if any."""
+    if condition.fact is not None:
+        value = facts.case.claimant.fact(condition.fact)
+        if value is None:
+            return None, None
+        if condition.is_ is not None:
+            return value == condition.is_, None
+        if condition.in_ is not None:
+            return value in condition.in_, None
+        return value not in (condition.not_in or []), None
+    if condition.recorded is not None:
+        return any(e.happened for _, e in facts.of(condition.recorded)), None
+    day = facts.referral_date
+    if day is None:
+        return None, None
+    for period in facts.procedure.periods[condition.date_in or ""]:
+        if period.contains(day):
+            return True, period
+    return False, None
+
+
+def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
+    if not all(_test(c, facts)[0] is True for c in rule.applies_if):
+        return Outcome("not_applicable")
+    unknown = False
+    for condition in rule.breaches:
+        result, period = _test(condition, facts)
+        if result is None:
+            unknown = True
+        elif result:
+            day = facts.referral_date
+            fill = {"date": spoken_date(day) if day else "", "other": period.label if period else ""}
+            reason = " ".join((condition.because or "").split()).format_map(fill)
+            if period is not None and period.doubt:
+                reason += " " + " ".join(period.doubt.split())
+            evidence = "dates" if condition.date_in else "statement"
+            return Outcome("ineligible", evidence, (), {"reason": reason} | fill)
+    if unknown:
+        return Outcome("unevidenced", "none", (), {"reason": ""})
+    return Outcome("met", "statement")
+
+
+def _applies(rule: Rule, facts: CaseFacts) -> bool:
+    return rule.check == "eligibility" or all(_test(c, facts)[0] is True for c in rule.applies_if)
+
+
+CHECKS: dict[str, Callable[[Rule, CaseFacts], Outcome]] = {
+    "event": _event,
+    "step": _step,
+    "fact": _fact,
+    "content": _content,
+    "deadline": _deadline,
+    "match": _match,
+    "eligibility": _eligibility,
+}
+
+
+def evaluate(rule: Rule, facts: CaseFacts) -> Outcome:
+    """The rule's `Outcome` for the case; ``not_applicable`` when its ``applies_if`` fails."""
+    if not _applies(rule, facts):
+        return Outcome("not_applicable")
+    return CHECKS[rule.check](rule, facts)

@@ -1,0 +1,160 @@
+"""Replaying a case's events on the procedure's state machine.
+
+One `transitions` machine is built per procedure, from its milestones and the
+order its rules require; each case is attached as a model, replayed, and
+detached (`add_model` / `remove_model`). Every trigger has two transitions:
+one taken when the milestones it must follow were reached, and one taken
+otherwise, whose ``before`` callback records the deviation. Nothing is
+ignored: ``auto_transitions`` is off and no trigger is swallowed.
+
+A deviation becomes an *order breach* only when the missing milestone is
+reached later in the replay. A milestone never reached is a gap, not an order
+problem; the rules about it report the gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from transitions import EventData, Machine
+
+from auditor.case import Event
+from auditor.checklist import Procedure
+
+
+@dataclass(frozen=True)
+class OrderBreach:
+    """``early`` (an event type) was replayed before ``late``, which the procedure puts first."""
+
+    early: str
+    late: str
+    early_index: int
+    late_index: int
+
+
+@dataclass
+class Replay:
+    """One case's run through the machine; the machine sets ``state``."""
+
+    state: str = "not_started"
+    reached: dict[str, int] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    pending: list[tuple[str, str, int]] = field(default_factory=list)
+    breaches: list[OrderBreach] = field(default_factory=list)
+
+    def breach(self, early: str, late: str) -> OrderBreach | None:
+        for found in self.breaches:
+            if found.early == early and found.late == late:
+                return found
+        return None
+
+
+class ProcedureMachine:
+    """The procedure's milestones as a state machine, built once and reused for every case."""
+
+    INITIAL = "not_started"
+
+    def __init__(self, procedure: Procedure) -> None:
+        self.procedure = procedure
+        self._state_of = {m.event: m.state for m in procedure.milestones}
+        self._event_of = {m.state: m.event for m in procedure.milestones}
+        rank = {m.event: n for n, m in enumerate(procedure.milestones)}
+        last = {m.event for m in procedure.milestones if m.same_day == "last"}
+        self._replay_key = {
+            event: (1 if event in last else 0, rank[event]) for event in rank
+        }
+        self.requires: dict[str, set[str]] = {m.state: set() for m in procedure.milestones}
+        for rule in procedure.rules:
+            if rule.order is None or rule.event is None:
+                continue
+            if rule.event not in self._state_of or rule.order.other not in self._state_of:
+                continue
+            mine, other = self._state_of[rule.event], self._state_of[rule.order.other]
+            if rule.order.before:
+                self.requires[other].add(mine)
+            else:
+                self.requires[mine].add(other)
+        self.machine = Machine(
+            model=None,
+            states=[self.INITIAL, *self._event_of],
+            initial=self.INITIAL,
+            auto_transitions=False,
+            send_event=True,
+        )
+        for milestone in procedure.milestones:
+            self.machine.add_transition(
+                trigger=milestone.event,
+                source="*",
+                dest=milestone.state,
+                conditions=[self._in_order],
+                after=[self._reach],
+            )
+            self.machine.add_transition(
+                trigger=milestone.event,
+                source="*",
+                dest=milestone.state,
+                unless=[self._in_order],
+                before=[self._deviate],
+                after=[self._reach],
+            )
+
+    def _missing(self, model: Replay, dest: str) -> list[str]:
+        return sorted(self.requires[dest] - model.reached.keys())
+
+    def _in_order(self, event: EventData) -> bool:
+        return not self._missing(event.model, event.transition.dest)
+
+    def _deviate(self, event: EventData) -> None:
+        model: Replay = event.model
+        index: int = event.kwargs["index"]
+        for missing in self._missing(model, event.transition.dest):
+            model.pending.append((event.transition.dest, missing, index))
+
+    def _reach(self, event: EventData) -> None:
+        model: Replay = event.model
+        dest = event.transition.dest
+        if dest not in model.reached:
+            model.reached[dest] = event.kwargs["index"]
+            model.path.append(dest)
+
+    def replay_order(self, events: list[Event]) -> list[int]:
+        """Indexes of the events that took place, in the order they are replayed.
+
+        By date; on one day, ``same_day: last`` milestones after the rest, then
+        procedure order, then file order.
+        """
+        playable = [
+            (i, e) for i, e in enumerate(events)
+            if e.took_place and e.on is not None and e.type in self._state_of
+        ]
+
+        def key(pair: tuple[int, Event]) -> tuple[date, int, int, int]:
+            index, event = pair
+            late_on_day, rank = self._replay_key[event.type]
+            return (event.on or date.min, late_on_day, rank, index)
+
+        return [i for i, _ in sorted(playable, key=key)]
+
+    def replay(self, events: list[Event]) -> Replay:
+        """Replay events (in the case's dated order) and return what the machine saw."""
+        model = Replay()
+        self.machine.add_model(model, initial=self.INITIAL)
+        try:
+            for index in self.replay_order(events):
+                trigger: Any = getattr(model, "trigger")  # noqa: B009
+                trigger(events[index].type, index=index)
+        finally:
+            self.machine.remove_model(model)
+        for dest, missing, index in model.pending:
+            if missing in model.reached:
+                model.breaches.append(
+                    OrderBreach(
+                        early=self._event_of[dest],
+                        late=self._event_of[missing],
+                        early_index=index,
+                        late_index=model.reached[missing],
+                    )
+                )
+        return model
