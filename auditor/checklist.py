@@ -269,9 +269,7 @@ class Procedure(Strict):
                     f"rule {rule.id}: evidence_from '{rule.evidence_from}' is not in evidence_routes"
                 )
             for kind in sorted(rule.kinds):
-                wording = rule.grounds.get(kind) or self.ground_defaults.get(rule.check, {}).get(
-                    kind  # type: ignore[call-overload]
-                )
+                wording = self.wording(rule, kind)
                 if not wording:
                     problems.append(f"rule {rule.id}: no ground wording for '{kind}'")
                     continue
@@ -317,7 +315,10 @@ class Procedure(Strict):
         return {rule.step for rule in self.rules if rule.step is not None}
 
     def wording(self, rule: Rule, kind: str) -> str:
-        return rule.grounds.get(kind) or self.ground_defaults[rule.check][kind]  # type: ignore[index]
+        """The rule's own wording for a finding of ``kind``, else its check's default ("" if none)."""
+        own = {str(k): v for k, v in rule.grounds.items()}
+        shared = {str(k): v for k, v in self.ground_defaults.get(rule.check, {}).items()}
+        return own.get(kind) or shared.get(kind, "")
 
     def source(self, citation: Citation) -> Source:
         return self.sources[citation.source]
