@@ -16,6 +16,7 @@ from auditor.case import Case
 from auditor.checklist import Procedure
 from auditor.evaluate import HOLDS, CaseFacts, evaluate
 from auditor.findings import Finding, make_finding
+from auditor.load import case_warnings
 from auditor.replay import ProcedureMachine
 
 
@@ -37,9 +38,11 @@ class Audit:
     steps: tuple[RuleStatus, ...]
     findings: tuple[Finding, ...]
     path: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """Doubts about the case that do not stop the audit; plain sentences."""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "case": self.case,
             "procedure": {"id": self.procedure_id, "version": self.procedure_version},
             "as_of": self.as_of.isoformat(),
@@ -48,6 +51,10 @@ class Audit:
             "findings": [f.as_json() for f in self.findings],
             "path": list(self.path),
         }
+        # An extension key (spec §3 may be extended), present only when there is a warning.
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
 
 class Auditor:
@@ -80,6 +87,7 @@ class Auditor:
             steps=tuple(steps),
             findings=tuple(findings),
             path=tuple(replay.path),
+            warnings=case_warnings(events),
         )
 
 

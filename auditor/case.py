@@ -206,13 +206,20 @@ class Event(Strict):
             )
         if self.on is None and self.happened:
             raise ValueError("on is required: the date it happened, as YYYY-MM-DD")
-        as_of = (info.context or {}).get("as_of")
-        if as_of is not None and self.on is not None and self.on > as_of:
-            raise ValueError(
-                f"dated {self.on.isoformat()}, after the audit date {as_of.isoformat()} "
-                "(--as-of); an audit cannot record what has not happened yet"
-            )
         return self
+
+    @field_validator("on")
+    @classmethod
+    def _not_after_as_of(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # A field validator, so the message names the field `on` and its line.
+        as_of = (info.context or {}).get("as_of")
+        if as_of is not None and value is not None and value > as_of:
+            raise ValueError(
+                f"dated {value.isoformat()}, after the audit date {as_of.isoformat()} "
+                "(--as-of); an audit cannot record what has not happened yet "
+                f"(allowed: a date on or before {as_of.isoformat()})"
+            )
+        return value
 
     @property
     def took_place(self) -> bool:

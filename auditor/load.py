@@ -14,11 +14,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from auditor.case import EVENT_FIELDS, Case, Claimant, StepRecord, validation_context
+from auditor.case import EVENT_FIELDS, Case, Claimant, Event, StepRecord, validation_context
 from auditor.errors import InputError, Problem
 from auditor.read import Locator, parse, read_text, to_plain
 
 _TOP_FIELDS = ", ".join(Case.model_fields)
+
+PROGRAMME_BEGAN = date(2017, 11, 1)
+"""The Work and Health Programme began in November 2017 (SI 2017/1020, from 20 November).
+
+An event dated earlier is almost certainly a mistyped year; it is audited as
+written, with a warning, because refusing it would stop an adviser working.
+"""
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -99,3 +106,16 @@ def load_case(path: Path, *, as_of: date | None, steps: set[int] | None = None) 
 def case_name(path: Path, case: Case) -> str:
     """The case's id: its own ``case`` field, else the file's stem (spec §1)."""
     return case.case or path.stem
+
+
+def case_warnings(events: list[Event]) -> tuple[str, ...]:
+    """Plain-sentence doubts about a valid case, for the audit's ``warnings`` list."""
+    warnings = []
+    for event in events:
+        if event.on is not None and event.on < PROGRAMME_BEGAN:
+            warnings.append(
+                f"The {event.type} event is dated {event.on.isoformat()}, before the Work and "
+                "Health Programme began (November 2017); check the date, which is audited "
+                "as written."
+            )
+    return tuple(warnings)

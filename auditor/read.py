@@ -3,33 +3,95 @@
 YAML is read with the YAML 1.2 core rules (spec §1): only ``true``/``false``
 are booleans, so a key ``on`` stays text, and dates stay text so that the case
 model can say clearly why 2018-02-30 is not a date. JSON is read by the
-standard library; its values are located by reading the same text as YAML
-(JSON is YAML 1.2), which costs nothing when the file is valid.
+standard library; its values are located, only when a message needs a line,
+by reading the same text as YAML (JSON is YAML 1.2).
+
+Hostile or broken input is refused with an `InputError`, never a hang or a
+traceback (see the README, "Robustness and schemas"):
+
+- at most `MAX_BYTES` are read, and only from a regular file (a device such as
+  ``/dev/zero`` or a pipe is refused before it is read);
+- UTF-8, with or without a byte-order mark; UTF-16/32 and other encodings are
+  refused with a hint;
+- YAML tags (``!!python/object``, ``!foo``, ``!!set``, ``!!binary``) are refused:
+  a case file is plain text, numbers, true/false, lists and mappings;
+- a ``%YAML`` directive other than 1.2 is refused (YAML 1.1 would read ``on``
+  as a boolean);
+- anchors and aliases may repeat data, but not beyond `MAX_NODES` values in
+  all ("billion laughs"), and nesting is at most `MAX_DEPTH` levels;
+- a key given twice in one mapping is refused, naming both lines.
 
 Nothing here writes: the input is opened read-only.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
+import re
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from auditor.errors import InputError
 
 Locator = Callable[[Sequence[int | str]], int | None]
 
-MAX_BYTES = 5_000_000
-"""A case file is one claimant's referral; anything larger is refused unread."""
+MAX_BYTES = 1_000_000
+"""A case file is one claimant's referral (a few kilobytes); anything larger is refused.
+
+Only this many bytes (plus one, to tell) are ever read, whatever the file claims
+to be; parsing a megabyte of YAML takes seconds, not minutes.
+"""
+
+MAX_NODES = 100_000
+"""Values (mappings, lists, scalars) a case may expand to, counting every alias use."""
+
+MAX_DEPTH = 32
+"""Nesting levels allowed; a real case file needs five (events, event, steps, step, value)."""
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = frozenset(
+    _CORE + name
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
+)
+"""Tags a plain YAML 1.2 document resolves to; any other tag was written on purpose."""
+
+_ENCODING_HINT = "save it as UTF-8 (in most editors: Save As, encoding UTF-8)"
+
+
+class _Refused(Exception):
+    """Raised from inside the YAML reader; `parse` turns it into an `InputError`."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _shorthand(tag: str) -> str:
+    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
 
 
 class _TextDates(RoundTripConstructor):
-    """Round-trip constructor that leaves timestamps as the text they were written as."""
+    """Round-trip constructor that keeps timestamps as text and refuses explicit tags."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        tag = str(getattr(node.tag, "value", node.tag))
+        if tag not in _ALLOWED_TAGS:
+            raise _Refused(
+                f"the YAML tag {_shorthand(tag)} is not allowed; a case file holds only plain "
+                "text, numbers, true/false, lists and mappings (remove the tag)",
+                node.start_mark.line + 1,
+            )
+        return super().construct_object(node, deep=deep)
 
 
 def _timestamp_as_text(constructor: RoundTripConstructor, node: Any) -> str:
@@ -71,94 +133,319 @@ def _locator(root: Any) -> Locator:
                         break
                     line = lc.key(key)[0] + 1
                     node = node[key]
-            except (KeyError, IndexError, TypeError):
+            except (KeyError, IndexError, TypeError, AttributeError):
                 break
         return line
 
     return locate
 
 
-def read_text(path: Path) -> str:
-    """The file's text, or an `InputError` saying why it cannot be read."""
+def _lazy_locator(text: str) -> Locator:
+    """A locator for JSON text, which parses it as YAML only if a message needs a line."""
+    cache: list[Locator] = []
+
+    def locate(loc: Sequence[int | str]) -> int | None:
+        if not cache:
+            try:
+                located = _yaml().load(text)
+            except (YAMLError, _Refused, RecursionError, ValueError):
+                located = None
+            cache.append(_locator(located))
+        return cache[0](loc)
+
+    return locate
+
+
+def _read_capped(path: Path) -> bytes:
+    """At most ``MAX_BYTES + 1`` bytes of ``path``, refusing anything but a regular file.
+
+    The file is opened without blocking and checked through the open handle, so
+    a pipe, a device such as /dev/zero, or a file swapped after a check is
+    never read without limit.
+    """
     name = str(path)
-    if not path.exists():
-        raise InputError.single(name, "no such file")
-    if path.is_dir():
-        raise InputError.single(name, "is a folder, not a case file")
-    if not path.is_file():
-        raise InputError.single(name, "is not a regular file")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError.single(
-                name, f"is {size:,} bytes; a case file may be at most {MAX_BYTES:,} bytes"
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError.single(name, f"cannot be read ({exc.strerror})") from None
-    if not raw.strip():
-        raise InputError.single(name, "is empty; a case file needs at least 'events:'")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        handle = os.open(path, flags)
+    except FileNotFoundError:
         raise InputError.single(
-            name, "is saved as UTF-16; save it as UTF-8 (in most editors: Save As, encoding UTF-8)"
+            name, "no such file (give the path of a .yaml, .yml or .json case file)"
+        ) from None
+    except IsADirectoryError:
+        raise InputError.single(name, "is a folder; give a case file (.yaml, .yml or .json)") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError.single(name, f"cannot be read ({reason})") from None
+    try:
+        mode = os.fstat(handle).st_mode
+    except OSError:
+        os.close(handle)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(handle)
+        if stat.S_ISDIR(mode):
+            raise InputError.single(name, "is a folder; give a case file (.yaml, .yml or .json)")
+        raise InputError.single(
+            name,
+            "is a device, pipe or other special file, not a case file "
+            "(give a regular .yaml, .yml or .json file)",
+        )
+    with os.fdopen(handle, "rb") as stream:
+        try:
+            raw = stream.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise InputError.single(name, f"cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError.single(
+            name,
+            f"is larger than {MAX_BYTES:,} bytes, the limit for a case file "
+            "(one claimant's referral is a few kilobytes)",
+        )
+    return raw
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or an `InputError` saying why it cannot be read.
+
+    UTF-8 is required; a UTF-8 byte-order mark is dropped. UTF-16 and UTF-32
+    (with a byte-order mark, or betrayed by NUL bytes) and bytes that are not
+    UTF-8 (Latin-1, Windows-1252) are refused with a hint, never guessed.
+    """
+    name = str(path)
+    raw = _read_capped(path)
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    if not raw.strip():
+        raise InputError.single(name, "is empty; a case file needs at least 'events: []'")
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InputError.single(name, f"is saved as UTF-32; {_ENCODING_HINT}")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError.single(name, f"is saved as UTF-16; {_ENCODING_HINT}")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise InputError.single(
+            name,
+            f"contains NUL bytes, so it is UTF-16 without a byte-order mark or not a text "
+            f"file; {_ENCODING_HINT}",
+            line=line,
         )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        guess = ""
+        try:
+            raw.decode("cp1252")
+            guess = ", perhaps Latin-1 or Windows-1252"
+        except UnicodeDecodeError:
+            pass
         raise InputError.single(
             name,
-            f"is not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be read); "
-            "save it as UTF-8 (in most editors: Save As, encoding UTF-8)",
+            f"is not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be read{guess}); {_ENCODING_HINT}",
             line=line,
         ) from None
+
+
+def _check_size(data: Any) -> None:
+    """Refuse data that expands past `MAX_NODES` values or nests past `MAX_DEPTH` levels.
+
+    Aliases make the parsed tree share objects, so the expanded size is counted
+    once per object (memoised by identity): a billion-laughs file is measured
+    in microseconds and refused before anything expands it.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                f"is nested more than {MAX_DEPTH} levels deep; a case file needs about five",
+                None,
+            )
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_NODES:
+                raise _Refused(
+                    f"expands to more than {MAX_NODES:,} values (anchors and aliases, &name "
+                    "and *name, repeat data); a case file is far smaller",
+                    None,
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(data, 0)
+
+
+def _find_mapping(node: Node, line: int, column: int) -> MappingNode | None:
+    """The mapping whose key starts at (line, column), 0-based, in a composed tree."""
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, MappingNode):
+            for key, value in current.value:
+                if key.start_mark.line == line and key.start_mark.column == column:
+                    return current
+                stack.extend((key, value))
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
+def _duplicate(text: str, mark: Any) -> tuple[str, int, int] | None:
+    """The duplicated key at ``mark`` and the lines (1-based) of its first and second use."""
+    try:
+        root = _yaml().compose(text)
+        mapping = _find_mapping(root, mark.line, mark.column) if root is not None else None
+    except (YAMLError, RecursionError, ValueError):
+        return None
+    if mapping is None:
+        return None
+    keys = [key for key, _ in mapping.value]
+    second = next(
+        key for key in keys if key.start_mark.line == mark.line and key.start_mark.column == mark.column
+    )
+    if not isinstance(second, ScalarNode):
+        return None
+    for key in keys:
+        if isinstance(key, ScalarNode) and key.value == second.value and key is not second:
+            return str(second.value), key.start_mark.line + 1, second.start_mark.line + 1
+    return None
+
+
+def _duplicate_error(name: str, text: str, key: str | None, mark: Any) -> InputError:
+    found = _duplicate(text, mark) if mark is not None else None
+    if found is not None:
+        key, first, second = found
+        return InputError.single(
+            name,
+            f"appears twice in one mapping, at line {first} and again at line {second}; "
+            "keep one (a second value must not silently replace the first)",
+            field=key,
+            line=second,
+        )
+    return InputError.single(
+        name,
+        "appears twice in one mapping; keep one (a second value must not silently replace "
+        "the first)",
+        field=key or "",
+        line=mark.line + 1 if mark is not None else None,
+    )
+
+
+_DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S+)", re.MULTILINE)
+
+
+def _check_directive(name: str, text: str) -> None:
+    match = _DIRECTIVE.search(text)
+    if match and match.group(1) != "1.2":
+        raise InputError.single(
+            name,
+            f"declares %YAML {match.group(1)}; case files are read as YAML 1.2 "
+            "(remove the %YAML line: under YAML 1.1 the key 'on' would become true)",
+            line=text[: match.start()].count("\n") + 1,
+        )
+
+
+def _value_problem(exc: ValueError) -> str:
+    """A parser's ValueError in the user's words (Python's own names a developer setting)."""
+    if "integer string conversion" in str(exc):
+        return "it contains a number more than 4,300 digits long"
+    return " ".join(str(exc).split())
+
+
+class _DuplicateJsonKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def _refuse_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"the key '{key}' appears twice in one object")
+            raise _DuplicateJsonKey(key)
         out[key] = value
     return out
 
 
+def _parse_json(name: str, text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_json_keys)
+    except json.JSONDecodeError as exc:
+        raise InputError.single(name, f"is not valid JSON: {exc.msg}", line=exc.lineno) from None
+    except _DuplicateJsonKey as exc:
+        mark = None
+        try:
+            _yaml().load(text)
+        except DuplicateKeyError as yaml_exc:
+            mark = yaml_exc.problem_mark
+        except (YAMLError, _Refused, RecursionError, ValueError):
+            pass
+        raise _duplicate_error(name, text, exc.key, mark) from None
+    except RecursionError:
+        raise InputError.single(
+            name, f"is nested too deeply to be a case file (at most {MAX_DEPTH} levels)"
+        ) from None
+    except ValueError as exc:
+        raise InputError.single(name, f"is not valid JSON: {_value_problem(exc)}") from None
+
+
 def parse(path: Path, text: str) -> tuple[Any, Locator]:
-    """Parse the text as JSON (``.json``) or YAML; return the data and a line locator."""
+    """Parse the text as JSON (``.json``) or YAML; return the data and a line locator.
+
+    Every refusal is an `InputError` naming the file and, where known, the line.
+    """
     name = str(path)
     if path.suffix.lower() == ".json":
+        data = _parse_json(name, text)
+        locate = _lazy_locator(text)
+    else:
+        _check_directive(name, text)
         try:
-            data = json.loads(text, object_pairs_hook=_refuse_duplicate_json_keys)
-        except json.JSONDecodeError as exc:
-            raise InputError.single(name, f"is not valid JSON: {exc.msg}", line=exc.lineno) from None
+            data = _yaml().load(text)
+        except DuplicateKeyError as exc:
+            raise _duplicate_error(name, text, None, exc.problem_mark) from None
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
+            raise InputError.single(name, f"is not valid YAML: {problem}", line=line) from None
+        except YAMLError as exc:
+            problem = " ".join(str(exc).split())
+            raise InputError.single(name, f"is not valid YAML: {problem}") from None
+        except _Refused as exc:
+            raise InputError.single(name, exc.message, line=exc.line) from None
+        except RecursionError:
+            raise InputError.single(
+                name, f"is nested too deeply to be a case file (at most {MAX_DEPTH} levels)"
+            ) from None
         except ValueError as exc:
-            raise InputError.single(name, str(exc)) from None
-        try:
-            located = _yaml().load(text)
-        except (YAMLError, RecursionError):
-            located = None
-        return data, _locator(located)
+            # ruamel lets some bad scalars through as ValueError (an integer of 5,000 digits).
+            raise InputError.single(name, f"is not valid YAML: {_value_problem(exc)}") from None
+        locate = _locator(data)
     try:
-        data = _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
-        raise InputError.single(name, f"is not valid YAML: {problem}", line=line) from None
-    except YAMLError as exc:
-        raise InputError.single(name, f"is not valid YAML: {exc}") from None
-    except RecursionError:
-        raise InputError.single(name, "is nested too deeply to be a case file") from None
-    return data, _locator(data)
+        _check_size(data)
+    except _Refused as exc:
+        raise InputError.single(name, exc.message, line=exc.line) from None
+    return data, locate
 
 
 def to_plain(node: Any) -> Any:
     """ruamel's round-trip nodes as plain dicts, lists, str, int, float and bool.
 
     Strict validation then sees exactly the YAML 1.2 core types, whatever
-    styling (quotes, anchors) the file used.
+    styling (quotes, anchors) the file used. Call it only on data `parse`
+    accepted: its size and depth are bounded there.
     """
     if isinstance(node, dict):
         return {to_plain(k): to_plain(v) for k, v in node.items()}
