@@ -102,11 +102,12 @@ def audit(
 ) -> None:
     """Audit one CASE file (YAML or JSON) and write the report."""
     day = as_of.date() if as_of else _as_of(None)
+    if output is not None:
+        # Before any work: a report must never replace the evidence it is about.
+        refuse_overwriting(output, case, checklist)
     procedure = load_procedure(checklist)
     loaded = load_case(case, as_of=day, steps=procedure.steps)
     result = Auditor(procedure).audit(loaded, as_of=day, name=case_name(case, loaded))
-    if output is not None:
-        refuse_overwriting(output, case)
     if fmt == "json":
         text = to_json(result.as_json())
         if output is None:
