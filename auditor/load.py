@@ -118,4 +118,5 @@ def case_warnings(events: list[Event]) -> tuple[str, ...]:
                 "Health Programme began (November 2017); check the date, which is audited "
                 "as written."
             )
-    return tuple(warnings)
+    # Sorted, so that the order of same-day events in the file cannot change the audit.
+    return tuple(sorted(warnings))
