@@ -44,7 +44,7 @@ from auditor.errors import InputError
 
 Locator = Callable[[Sequence[int | str]], int | None]
 
-MAX_BYTES = 1_000_000
+MAX_BYTES = 500_000
 """A case file is one claimant's referral (a few kilobytes); anything larger is refused.
 
 Only this many bytes (plus one, to tell) are ever read, whatever the file claims
@@ -92,6 +92,17 @@ class _TextDates(RoundTripConstructor):
                 node.start_mark.line + 1,
             )
         return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: Any, maptyp: Any, deep: bool = False) -> Any:
+        # A list or mapping used as a key ("? [a, b]") cannot be a field name, and
+        # ruamel would fail on it with a TypeError, not a located message.
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise _Refused(
+                    "a key here is a list or mapping; keys must be plain text or step numbers",
+                    key_node.start_mark.line + 1,
+                )
+        return super().construct_mapping(node, maptyp, deep=deep)
 
 
 def _timestamp_as_text(constructor: RoundTripConstructor, node: Any) -> str:
@@ -147,7 +158,7 @@ def _lazy_locator(text: str) -> Locator:
     def locate(loc: Sequence[int | str]) -> int | None:
         if not cache:
             try:
-                located = _yaml().load(text)
+                located = None if _crowded_brackets(text) else _yaml().load(text)
             except (YAMLError, _Refused, RecursionError, ValueError):
                 located = None
             cache.append(_locator(located))
@@ -272,14 +283,51 @@ def _check_size(data: Any) -> None:
             total += size(child, depth + 1)
             if total > MAX_NODES:
                 raise _Refused(
-                    f"expands to more than {MAX_NODES:,} values (anchors and aliases, &name "
-                    "and *name, repeat data); a case file is far smaller",
+                    f"holds more than {MAX_NODES:,} values, counting each use of an alias (&name "
+                    "and *name repeat data); a case file is far smaller",
                     None,
                 )
         sizes[id(node)] = total
         return total
 
     size(data, 0)
+
+
+MAX_BRACKETS = 64
+"""Opening brackets allowed within `_WINDOW` characters of one line."""
+_WINDOW = 1024
+_OPENERS = re.compile(r"[\[{]")
+
+
+def _crowded_brackets(text: str) -> int | None:
+    """The first line with more than `MAX_BRACKETS` ``[``/``{`` within `_WINDOW` characters.
+
+    ruamel's scanner does work for each token in proportion to the brackets
+    opened in the preceding 1,024 characters of the same line, so a line of
+    brackets takes time quadratic in its length (20,000 take seconds, a
+    megabyte hours). Bounding them per window bounds that work; it is counted
+    without regard to quotes, so that no quoting can hide brackets, and real
+    case files (even minified JSON) have a few per window.
+    """
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count("[") + line.count("{") <= MAX_BRACKETS:
+            continue
+        starts = [m.start() for m in _OPENERS.finditer(line)]
+        for first, last in zip(starts, starts[MAX_BRACKETS:], strict=False):
+            if last - first < _WINDOW:
+                return number
+    return None
+
+
+def _refuse_crowded_brackets(name: str, text: str) -> None:
+    line = _crowded_brackets(text)
+    if line is not None:
+        raise InputError.single(
+            name,
+            f"has more than {MAX_BRACKETS} '[' or '{{' within {_WINDOW:,} characters; a case "
+            f"file nests about five levels deep (at most {MAX_DEPTH})",
+            line=line,
+        )
 
 
 def _find_mapping(node: Node, line: int, column: int) -> MappingNode | None:
@@ -323,7 +371,7 @@ def _duplicate(text: str, mark: Any) -> tuple[str, int, int] | None:
 
 
 def _duplicate_error(name: str, text: str, key: str | None, mark: Any) -> InputError:
-    found = _duplicate(text, mark) if mark is not None else None
+    found = _duplicate(text, mark) if mark is not None else None  # mark: text is not crowded
     if found is not None:
         key, first, second = found
         return InputError.single(
@@ -386,7 +434,8 @@ def _parse_json(name: str, text: str) -> Any:
     except _DuplicateJsonKey as exc:
         mark = None
         try:
-            _yaml().load(text)
+            if _crowded_brackets(text) is None:
+                _yaml().load(text)
         except DuplicateKeyError as yaml_exc:
             mark = yaml_exc.problem_mark
         except (YAMLError, _Refused, RecursionError, ValueError):
@@ -411,6 +460,7 @@ def parse(path: Path, text: str) -> tuple[Any, Locator]:
         locate = _lazy_locator(text)
     else:
         _check_directive(name, text)
+        _refuse_crowded_brackets(name, text)
         try:
             data = _yaml().load(text)
         except DuplicateKeyError as exc:
