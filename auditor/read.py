@@ -31,6 +31,7 @@ import json
 import os
 import re
 import stat
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,18 +92,17 @@ class _TextDates(RoundTripConstructor):
                 "text, numbers, true/false, lists and mappings (remove the tag)",
                 node.start_mark.line + 1,
             )
+        if isinstance(node, MappingNode):
+            # A list or mapping used as a key ("? [a, b]") cannot be a field name, and
+            # ruamel would fail on it with a TypeError, not a located message.
+            for key_node, _ in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    raise _Refused(
+                        "a key here is a list or mapping; keys must be plain text or step "
+                        "numbers",
+                        key_node.start_mark.line + 1,
+                    )
         return super().construct_object(node, deep=deep)
-
-    def construct_mapping(self, node: Any, maptyp: Any, deep: bool = False) -> Any:
-        # A list or mapping used as a key ("? [a, b]") cannot be a field name, and
-        # ruamel would fail on it with a TypeError, not a located message.
-        for key_node, _ in node.value:
-            if not isinstance(key_node, ScalarNode):
-                raise _Refused(
-                    "a key here is a list or mapping; keys must be plain text or step numbers",
-                    key_node.start_mark.line + 1,
-                )
-        return super().construct_mapping(node, maptyp, deep=deep)
 
 
 def _timestamp_as_text(constructor: RoundTripConstructor, node: Any) -> str:
@@ -118,6 +118,23 @@ def _yaml() -> YAML:
     yaml.version = (1, 2)
     yaml.allow_duplicate_keys = False
     return yaml
+
+
+def _load(text: str) -> Any:
+    """The YAML text as round-trip data; ruamel's warnings (a reused anchor) stay silent.
+
+    Python would print them to stderr with a source line, which reads like a
+    crash; a reused anchor is legal YAML, and the later one is used.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _yaml().load(text)
+
+
+def _compose(text: str) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _yaml().compose(text)
 
 
 def _locator(root: Any) -> Locator:
@@ -158,7 +175,7 @@ def _lazy_locator(text: str) -> Locator:
     def locate(loc: Sequence[int | str]) -> int | None:
         if not cache:
             try:
-                located = None if _crowded_brackets(text) else _yaml().load(text)
+                located = None if _crowded_brackets(text) else _load(text)
             except (YAMLError, _Refused, RecursionError, ValueError):
                 located = None
             cache.append(_locator(located))
@@ -352,7 +369,7 @@ def _find_mapping(node: Node, line: int, column: int) -> MappingNode | None:
 def _duplicate(text: str, mark: Any) -> tuple[str, int, int] | None:
     """The duplicated key at ``mark`` and the lines (1-based) of its first and second use."""
     try:
-        root = _yaml().compose(text)
+        root = _compose(text)
         mapping = _find_mapping(root, mark.line, mark.column) if root is not None else None
     except (YAMLError, RecursionError, ValueError):
         return None
@@ -435,7 +452,7 @@ def _parse_json(name: str, text: str) -> Any:
         mark = None
         try:
             if _crowded_brackets(text) is None:
-                _yaml().load(text)
+                _load(text)
         except DuplicateKeyError as yaml_exc:
             mark = yaml_exc.problem_mark
         except (YAMLError, _Refused, RecursionError, ValueError):
@@ -462,7 +479,7 @@ def parse(path: Path, text: str) -> tuple[Any, Locator]:
         _check_directive(name, text)
         _refuse_crowded_brackets(name, text)
         try:
-            data = _yaml().load(text)
+            data = _load(text)
         except DuplicateKeyError as exc:
             raise _duplicate_error(name, text, None, exc.problem_mark) from None
         except MarkedYAMLError as exc:

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,10 @@ def check(raw: bytes, suffix: str, as_of: date) -> str:
         path = Path(folder) / f"case{suffix}"
         path.write_bytes(raw)
         try:
-            case = load_case(path, as_of=as_of, steps=PROCEDURE.steps)
+            with warnings.catch_warnings():
+                # A warning would reach the user's terminal as a source-code listing.
+                warnings.simplefilter("error")
+                case = load_case(path, as_of=as_of, steps=PROCEDURE.steps)
             result = AUDITOR.audit(case, as_of=as_of, name=case_name(path, case)).as_json()
             errors = [e.message for e in VALIDATOR.iter_errors(json.loads(to_json(result)))]
             if errors:

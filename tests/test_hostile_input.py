@@ -334,3 +334,13 @@ def test_a_list_or_mapping_used_as_a_key_is_refused(tmp_path: Path, content: str
     message = refused(path)
     assert "a key here is a list or mapping; keys must be plain text or step numbers" in message
     assert f"{path}:" in message
+
+
+def test_a_reused_anchor_is_read_without_a_library_warning(tmp_path: Path) -> None:
+    # Found in the fuzz run: ruamel's ReusedAnchorWarning reached stderr with a source listing.
+    # A child process, because pytest would capture the warning before stderr saw it.
+    path = write(tmp_path, "case: &a X-1\nrecorded_by: &a adviser\nevents: []\n")
+    done = _cli("audit", str(path), "--format", "json", "--as-of", AS_OF)
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert json.loads(done.stdout)["recorded_by"] == "adviser"
