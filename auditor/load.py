@@ -97,10 +97,43 @@ def parse_case(
         raise InputError(file, problems) from None
 
 
+def printable(text: str) -> str:
+    """``text`` with every unprintable character written as an escape (``\\u2028``, ``\\x1b``).
+
+    Messages quote the case file's own keys and values; a line separator or a
+    terminal escape sequence in them must not split the message or reach the
+    terminal as a command.
+    """
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def _printable_error(exc: InputError) -> InputError:
+    return InputError(
+        printable(exc.file),
+        [
+            Problem(
+                field=printable(p.field),
+                message=printable(p.message),
+                line=p.line,
+                allowed=printable(p.allowed) if p.allowed is not None else None,
+            )
+            for p in exc.problems
+        ],
+    )
+
+
 def load_case(path: Path, *, as_of: date | None, steps: set[int] | None = None) -> Case:
-    """Read and validate the case file at ``path``; the file is only read, never written."""
-    data, locate = parse(path, read_text(path))
-    return parse_case(to_plain(data), file=str(path), locate=locate, as_of=as_of, steps=steps)
+    """Read and validate the case file at ``path``; the file is only read, never written.
+
+    Raises `InputError`, every part of whose message is printable text.
+    """
+    try:
+        data, locate = parse(path, read_text(path))
+        return parse_case(to_plain(data), file=str(path), locate=locate, as_of=as_of, steps=steps)
+    except InputError as exc:
+        raise _printable_error(exc) from None
 
 
 def case_name(path: Path, case: Case) -> str:

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import sys
 import tempfile
 import time
@@ -189,7 +190,7 @@ def run(seconds: float, batch: int) -> int:
             counts[check(raw, suffix, as_of)] += 1
         except Failure as exc:
             # Keep the shortest input per distinct failure: hypothesis shrinks towards it.
-            key = str(exc).splitlines()[0][:120]
+            key = re.sub(r"/\S*whp-fuzz-[^/]+/", "", str(exc).splitlines()[0])[:120]
             if key not in failures or len(raw) < failures[key].stat().st_size:
                 if key in failures:
                     failures[key].unlink()

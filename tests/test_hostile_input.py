@@ -344,3 +344,23 @@ def test_a_reused_anchor_is_read_without_a_library_warning(tmp_path: Path) -> No
     assert done.returncode == 0
     assert done.stderr == ""
     assert json.loads(done.stdout)["recorded_by"] == "adviser"
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        ("event\u2028s: []\n", "event\\u2028s: is not a field here"),  # found by the fuzz run
+        ("events:\n  - {on: \"2023-0\u20281-19\", type: invite_letter}\n", "'2023-0\\u20281-19'"),
+        ('events: []\n"case\\e[2J": x\n', "case\\x1b[2J: is not a field here"),
+        ('events: []\n"a\\nb": x\n', "a\\nb: is not a field here"),
+    ],
+)
+def test_unprintable_text_from_the_case_is_escaped_in_messages(
+    tmp_path: Path, content: str, shown: str
+) -> None:
+    # A line separator or terminal escape in a key must neither split the message
+    # nor reach the terminal.
+    message = refused(write(tmp_path, content))
+    assert shown in message
+    assert all(ch.isprintable() for ch in message.rstrip("\n").replace("\n", ""))
+    assert all(line.startswith(("whp-audit: ", str(tmp_path))) for line in message.splitlines())
