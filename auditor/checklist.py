@@ -472,12 +472,18 @@ class Interview(Strict):
 
 
 class Preparation(Strict):
-    """The sheet's own wording and the interview's: see the section comment."""
+    """The sheet's own wording and the interview's: see the section comment.
+
+    ``step`` words each step on the sheet from the step rule's ``who``,
+    ``should``, ``title`` and ``step``; ``words`` explains the abbreviations
+    and terms the sheet uses (each is shown only when the sheet uses it).
+    """
 
     title: str
     intro: str
     not_advice: str
     form: list[str] = Field(default_factory=list)
+    step: str = "{should}"
     status: dict[Verification, str]
     status_intro: str
     words: dict[str, str] = Field(default_factory=dict)
@@ -486,6 +492,11 @@ class Preparation(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Preparation:
+        for _, name, _, _ in string.Formatter().parse(self.step):
+            if name is not None and name not in STEP_PLACEHOLDERS:
+                raise ValueError(
+                    f"step uses {{{name}}} (allowed: {', '.join(sorted(STEP_PLACEHOLDERS))})"
+                )
         missing = [v for v in ("verified", "secondary", "forum") if v not in self.status]
         if missing:
             raise ValueError(f"status: no label for {', '.join(missing)}")
