@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from auditor.checklist import Citation, PrepItem, Procedure, Rule
 from auditor.errors import ChecklistError
+from auditor.output import write_atomic
 
 TEMPLATE = "sheet.html.j2"
 
@@ -144,7 +145,7 @@ def build_sheet(procedure: Procedure) -> Sheet:
             f"the checklist '{procedure.id}' has no 'preparation' section, "
             "which the sheet is made from"
         )
-    labels: dict[str, str] = dict(prep.status)
+    labels: dict[str, str] = {str(k): v for k, v in prep.status.items()}
     sources = _Sources(procedure)
     rules = {rule.id: rule for rule in procedure.rules}
     named = {item.rule for section in prep.sections for item in section.items if item.rule}
@@ -282,3 +283,20 @@ def render_pdf(html: str) -> bytes:
     if not isinstance(pdf, bytes):
         raise SheetError("WeasyPrint produced no PDF")
     return pdf
+
+
+def write_sheet(procedure: Procedure, output: Path | None, fmt: str | None) -> str | None:
+    """`whp-audit checklist`: write the sheet to ``output``, or return the HTML for stdout.
+
+    ``fmt`` None means PDF when ``output`` ends ``.pdf``, else HTML. A PDF needs
+    ``output`` (it is not text). An existing ``output`` is replaced, as a
+    regenerated sheet should be; the file is written atomically.
+    """
+    fmt = fmt or ("pdf" if output is not None and output.suffix.lower() == ".pdf" else "html")
+    html = render_html(procedure)
+    if output is None:
+        if fmt == "pdf":
+            raise SheetError("--format pdf needs an output file: -o sheet.pdf")
+        return html
+    write_atomic(output, render_pdf(html) if fmt == "pdf" else html)
+    return None
