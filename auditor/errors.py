@@ -21,7 +21,8 @@ class Problem:
 
     def describe(self, file: str) -> str:
         where = f"{file}:{self.line}" if self.line else file
-        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        field = f"{self.field}: " if self.field else ""
+        text = f"{where}: {field}{self.message}"
         if self.allowed:
             text += f" (allowed: {self.allowed})"
         return text

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from auditor.calendar import WorkingCalendar
 from auditor.case import Case, Event
 from auditor.checklist import Condition, Period, Procedure, Rule
-from auditor.calendar import WorkingCalendar
 from auditor.replay import Replay
 
 STATUSES = (
@@ -161,7 +161,8 @@ def _content(rule: Rule, facts: CaseFacts) -> Outcome:
     held = [(i, e) for i, e in facts.of(rule.event) if e.took_place]
     if not held:
         return Outcome("not_applicable")
-    lacking, unknown = [], []
+    lacking: list[str] = []
+    unknown: list[str] = []
     for part, words in rule.parts.items():
         values = [getattr(e, part) for _, e in held]
         if True in values:
@@ -274,7 +275,10 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
             unknown = True
         elif result:
             day = facts.referral_date
-            fill = {"date": spoken_date(day) if day else "", "other": period.label if period else ""}
+            fill = {
+                "date": spoken_date(day) if day else "",
+                "other": period.label if period else "",
+            }
             reason = " ".join((condition.because or "").split()).format_map(fill)
             if period is not None and period.doubt:
                 reason += " " + " ".join(period.doubt.split())

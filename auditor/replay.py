@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
@@ -104,17 +104,18 @@ class ProcedureMachine:
         return sorted(self.requires[dest] - model.reached.keys())
 
     def _in_order(self, event: EventData) -> bool:
-        return not self._missing(event.model, event.transition.dest)
+        return not self._missing(_model(event), _dest(event))
 
     def _deviate(self, event: EventData) -> None:
-        model: Replay = event.model
+        model = _model(event)
         index: int = event.kwargs["index"]
-        for missing in self._missing(model, event.transition.dest):
-            model.pending.append((event.transition.dest, missing, index))
+        dest = _dest(event)
+        for missing in self._missing(model, dest):
+            model.pending.append((dest, missing, index))
 
     def _reach(self, event: EventData) -> None:
-        model: Replay = event.model
-        dest = event.transition.dest
+        model = _model(event)
+        dest = _dest(event)
         if dest not in model.reached:
             model.reached[dest] = event.kwargs["index"]
             model.path.append(dest)
@@ -158,3 +159,15 @@ class ProcedureMachine:
                     )
                 )
         return model
+
+
+def _model(event: EventData) -> Replay:
+    """The case being replayed (transitions types the model as ``object``)."""
+    return cast(Replay, event.model)
+
+
+def _dest(event: EventData) -> str:
+    """The state a callback's transition leads to; every transition here has one."""
+    transition = event.transition
+    assert transition is not None and transition.dest is not None
+    return str(transition.dest)

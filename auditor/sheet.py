@@ -273,7 +273,7 @@ def render_html(procedure: Procedure) -> str:
 def render_pdf(html: str) -> bytes:
     """Print the HTML to A4 PDF with WeasyPrint (imported here: only PDF needs it)."""
     try:
-        from weasyprint import HTML  # type: ignore[import-untyped]
+        from weasyprint import HTML
     except ImportError as exc:
         raise SheetError(
             f"PDF output needs WeasyPrint, which could not be loaded ({exc}); "
