@@ -265,3 +265,15 @@ def test_a_checklist_without_interview_wording_is_refused_clearly() -> None:
     bare = load_procedure(SMALL).model_copy(update={"preparation": None})
     with pytest.raises(ChecklistError, match=r"preparation\.interview"):
         Interview(bare, input, print, today=AS_OF)
+
+
+def test_ctrl_c_writes_nothing(tmp_path: Path) -> None:
+    from auditor.interview import Stopped, run_new
+
+    def interrupted(prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    out = tmp_path / "case.yaml"
+    with pytest.raises(Stopped, match="nothing was written"):
+        run_new(load_procedure(), out, ask=interrupted, say=lambda text: None, today=AS_OF)
+    assert not out.exists()
