@@ -396,7 +396,10 @@ def terminal(stdin: TextIO, echo: Say) -> tuple[Ask, Say]:
 
     def ask(prompt: str) -> str:
         echo(prompt)
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except UnicodeDecodeError:
+            raise Stopped("an answer is not UTF-8 text; nothing was written") from None
         if not line:
             raise EndOfAnswers(prompt.strip())
         if piped:
