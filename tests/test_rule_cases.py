@@ -1,8 +1,9 @@
 """Rule semantics as readable cases: each file in tests/cases/ lists cases and what they must give.
 
 A case entry has ``name``, ``as_of``, ``case`` (a case file's content) and
-``expect`` (rule -> status). ``evidence`` (rule -> evidence) and ``ground``
-(rule -> text the ground must contain) are optional. Rules not named are not
+``expect`` (rule -> status). ``evidence`` (rule -> evidence), ``events``
+(rule -> event indexes), ``ground`` and ``ground_not`` (rule -> text the
+ground must, or must not, contain) are optional. Rules not named are not
 checked, so each entry pins exactly the behaviour it is about.
 """
 
@@ -52,3 +53,6 @@ def test_case(entry: dict[str, Any], run: Any) -> None:
     for rule, words in entry.get("ground", {}).items():
         for text in [words] if isinstance(words, str) else words:
             assert text in result.findings[rule]["ground"], result.findings[rule]["ground"]
+    for rule, words in entry.get("ground_not", {}).items():
+        for text in [words] if isinstance(words, str) else words:
+            assert text not in result.findings[rule]["ground"], result.findings[rule]["ground"]
