@@ -275,13 +275,10 @@ class Procedure(Strict):
             citations = list(rule.cite)
             if rule.evidence_from not in self.evidence_routes:
                 problems.append(
-                    f"rule {rule.id}: evidence_from '{rule.evidence_from}' "
-                    "is not in evidence_routes"
+                    f"rule {rule.id}: evidence_from '{rule.evidence_from}' is not in evidence_routes"
                 )
-            own = {str(k): v for k, v in rule.grounds.items()}
-            defaults = {str(k): v for k, v in self.ground_defaults.get(rule.check, {}).items()}
             for kind in sorted(rule.kinds):
-                wording = own.get(kind) or defaults.get(kind)
+                wording = self.wording(rule, kind)
                 if not wording:
                     problems.append(f"rule {rule.id}: no ground wording for '{kind}'")
                     continue
@@ -293,9 +290,7 @@ class Procedure(Strict):
                         )
             for condition in rule.breaches + rule.applies_if:
                 if condition.date_in is not None and condition.date_in not in self.periods:
-                    problems.append(
-                        f"rule {rule.id}: date_in '{condition.date_in}' is not in periods"
-                    )
+                    problems.append(f"rule {rule.id}: date_in '{condition.date_in}' is not in periods")
             for citation in citations:
                 if citation.source not in self.sources:
                     problems.append(f"rule {rule.id}: cites unknown source '{citation.source}'")
@@ -318,9 +313,7 @@ class Procedure(Strict):
                 problems.append(f"referral_date: unknown event type '{event}'")
         for milestone in self.milestones:
             if milestone.event not in EVENT_FIELDS:
-                problems.append(
-                    f"milestone {milestone.state}: unknown event type '{milestone.event}'"
-                )
+                problems.append(f"milestone {milestone.state}: unknown event type '{milestone.event}'")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -331,16 +324,17 @@ class Procedure(Strict):
         return {rule.step for rule in self.rules if rule.step is not None}
 
     def wording(self, rule: Rule, kind: str) -> str:
+        """The rule's own wording for a finding of ``kind``, else its check's default ("" if none)."""
         own = {str(k): v for k, v in rule.grounds.items()}
-        defaults = {str(k): v for k, v in self.ground_defaults[rule.check].items()}
-        return own.get(kind) or defaults[kind]
+        shared = {str(k): v for k, v in self.ground_defaults.get(rule.check, {}).items()}
+        return own.get(kind) or shared.get(kind, "")
 
     def source(self, citation: Citation) -> Source:
         return self.sources[citation.source]
 
 
 def checklist_dir() -> Path:
-    """Where the bundled procedures are: beside the package in a checkout, else inside it."""
+    """Where the bundled procedures are: beside the package in a checkout, inside it when installed."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "_data" / "checklists", here.parent / "checklists"):
         if candidate.is_dir():

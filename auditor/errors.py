@@ -21,8 +21,7 @@ class Problem:
 
     def describe(self, file: str) -> str:
         where = f"{file}:{self.line}" if self.line else file
-        field = f"{self.field}: " if self.field else ""
-        text = f"{where}: {field}{self.message}"
+        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         if self.allowed:
             text += f" (allowed: {self.allowed})"
         return text

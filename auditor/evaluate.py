@@ -275,10 +275,7 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
             unknown = True
         elif result:
             day = facts.referral_date
-            fill = {
-                "date": spoken_date(day) if day else "",
-                "other": period.label if period else "",
-            }
+            fill = {"date": spoken_date(day) if day else "", "other": period.label if period else ""}
             reason = " ".join((condition.because or "").split()).format_map(fill)
             if period is not None and period.doubt:
                 reason += " " + " ".join(period.doubt.split())

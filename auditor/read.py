@@ -132,9 +132,7 @@ def parse(path: Path, text: str) -> tuple[Any, Locator]:
         try:
             data = json.loads(text, object_pairs_hook=_refuse_duplicate_json_keys)
         except json.JSONDecodeError as exc:
-            raise InputError.single(
-                name, f"is not valid JSON: {exc.msg}", line=exc.lineno
-            ) from None
+            raise InputError.single(name, f"is not valid JSON: {exc.msg}", line=exc.lineno) from None
         except ValueError as exc:
             raise InputError.single(name, str(exc)) from None
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 from transitions import EventData, Machine
 
@@ -100,24 +100,28 @@ class ProcedureMachine:
                 after=[self._reach],
             )
 
+    @staticmethod
+    def _unpack(event: EventData) -> tuple[Replay, str, int]:
+        """The case, the milestone being entered and the event's index, from a callback."""
+        assert isinstance(event.model, Replay) and event.transition is not None
+        return event.model, str(event.transition.dest), int(event.kwargs["index"])
+
     def _missing(self, model: Replay, dest: str) -> list[str]:
         return sorted(self.requires[dest] - model.reached.keys())
 
     def _in_order(self, event: EventData) -> bool:
-        return not self._missing(_model(event), _dest(event))
+        model, dest, _ = self._unpack(event)
+        return not self._missing(model, dest)
 
     def _deviate(self, event: EventData) -> None:
-        model = _model(event)
-        index: int = event.kwargs["index"]
-        dest = _dest(event)
+        model, dest, index = self._unpack(event)
         for missing in self._missing(model, dest):
             model.pending.append((dest, missing, index))
 
     def _reach(self, event: EventData) -> None:
-        model = _model(event)
-        dest = _dest(event)
+        model, dest, index = self._unpack(event)
         if dest not in model.reached:
-            model.reached[dest] = event.kwargs["index"]
+            model.reached[dest] = index
             model.path.append(dest)
 
     def replay_order(self, events: list[Event]) -> list[int]:
@@ -159,15 +163,3 @@ class ProcedureMachine:
                     )
                 )
         return model
-
-
-def _model(event: EventData) -> Replay:
-    """The case being replayed (transitions types the model as ``object``)."""
-    return cast(Replay, event.model)
-
-
-def _dest(event: EventData) -> str:
-    """The state a callback's transition leads to; every transition here has one."""
-    transition = event.transition
-    assert transition is not None and transition.dest is not None
-    return str(transition.dest)
