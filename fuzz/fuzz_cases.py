@@ -43,9 +43,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from strategies import cases  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from auditor.audit import Auditor  # noqa: E402
 from auditor.checklist import load_procedure  # noqa: E402
@@ -53,6 +51,7 @@ from auditor.errors import InputError  # noqa: E402
 from auditor.load import case_name, load_case  # noqa: E402
 from auditor.output import to_json  # noqa: E402
 from auditor.schema import AUDIT_SCHEMA, SCHEMA_DIR  # noqa: E402
+from tests.strategies import cases  # noqa: E402
 
 PROCEDURE = load_procedure()
 AUDITOR = Auditor(PROCEDURE)

@@ -17,7 +17,6 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import cases
 
 from auditor.audit import Auditor
 from auditor.case import Case
@@ -26,6 +25,7 @@ from auditor.evaluate import STATUSES
 from auditor.load import parse_case
 from auditor.output import to_json
 from auditor.schema import AUDIT_SCHEMA, SCHEMA_DIR
+from tests.strategies import cases
 
 PROCEDURE: Procedure = load_procedure()
 AUDITOR = Auditor(PROCEDURE)
@@ -36,7 +36,7 @@ AUDIT_VALIDATOR = jsonschema.Draft202012Validator(
 )
 
 PROPERTY = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, get_args
@@ -12,7 +10,6 @@ from typing import Any, get_args
 import jsonschema
 import pytest
 from hypothesis import given, settings
-from strategies import cases
 
 from auditor.audit import Auditor
 from auditor.checklist import load_procedure
@@ -20,6 +17,8 @@ from auditor.evaluate import STATUSES
 from auditor.load import case_name, load_case
 from auditor.read import parse, read_text, to_plain
 from auditor.schema import AUDIT_SCHEMA, CASE_SCHEMA, SCHEMA_DIR, AuditJson, Status, rendered
+from auditor.schema import main as schema_main
+from tests.strategies import cases
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").iterdir())
@@ -52,13 +51,13 @@ def test_committed_schemas_are_what_the_models_generate_now() -> None:
         assert committed == text, f"{name} is stale: run python -m auditor.schema"
 
 
-def test_the_check_command_reports_drift(tmp_path: Path) -> None:
-    check = [sys.executable, "-m", "auditor.schema", "--check"]
-    assert subprocess.run(check, check=False).returncode == 0
+def test_the_check_command_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert schema_main(["--check"]) == 0
     (tmp_path / CASE_SCHEMA).write_text("{}\n", encoding="utf-8")
-    stale = subprocess.run([*check, "--dir", str(tmp_path)], capture_output=True, text=True, check=False)
-    assert stale.returncode == 1
-    assert "stale: case.schema.json, audit.schema.json" in stale.stderr
+    assert schema_main(["--check", "--dir", str(tmp_path)]) == 1
+    assert "stale: case.schema.json, audit.schema.json" in capsys.readouterr().err
+    assert schema_main(["--dir", str(tmp_path)]) == 0
+    assert schema_main(["--check", "--dir", str(tmp_path)]) == 0
 
 
 def test_the_status_vocabulary_matches_the_engine() -> None:
