@@ -44,6 +44,7 @@ from auditor.case import (
     _unknown_is_none,
 )
 from auditor.checklist import Kind, Verification, load_procedure
+from auditor.output import write_atomic
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -210,8 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the files are stale")
     parser.add_argument("--dir", type=Path, default=SCHEMA_DIR, help="where the schemas live")
     args = parser.parse_args(argv)
-    from auditor.output import write_atomic
-
     stale = []
     for name, text in rendered().items():
         path = args.dir / name
