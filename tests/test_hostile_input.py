@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -394,3 +395,18 @@ def test_unprintable_text_from_the_case_is_escaped_in_messages(
     assert shown in message
     assert all(ch.isprintable() for ch in message.rstrip("\n").replace("\n", ""))
     assert all(line.startswith(("whp-audit: ", str(tmp_path))) for line in message.splitlines())
+
+
+def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Simulated: the tests may run as root, who can read anything.
+    path = write(tmp_path, GOOD)
+
+    real_open = os.open
+
+    def denied(target: object, *args: Any) -> int:
+        if Path(str(target)) == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(target, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
+    assert f"{path}: cannot be read (Permission denied)" in refused(path)
