@@ -32,6 +32,11 @@ from auditor.read import parse, read_text, to_plain
 Verification = Literal["verified", "secondary", "forum"]
 Check = Literal["event", "step", "fact", "content", "deadline", "match", "eligibility"]
 Kind = Literal["missed", "unevidenced", "out_of_order", "late", "pending", "ineligible", "content"]
+Wording = Literal[
+    "missed", "unevidenced", "out_of_order", "late", "pending", "ineligible", "content",
+    "went_ahead",
+]
+"""A finding's kind, or ``went_ahead``: a meeting that did not take place, yet the referral followed."""
 
 GROUND_FIELDS = frozenset(
     {
@@ -164,7 +169,8 @@ class Rule(Strict):
     breaches: list[Condition] = Field(default_factory=list)
     cite: list[Citation] = Field(min_length=1)
     verification: Verification
-    grounds: dict[Kind, str] = Field(default_factory=dict)
+    grounds: dict[Wording, str] = Field(default_factory=dict)
+    order_verification: Verification | None = None
     evidence_from: str
     question: str
     note: str | None = None
@@ -212,6 +218,8 @@ class Rule(Strict):
             kinds.add(self.if_false)
         if self.order is not None:
             kinds.add("out_of_order")
+        if self.went_ahead_with is not None:
+            kinds.add("went_ahead")
         return frozenset(kinds)
 
 
@@ -260,7 +268,7 @@ class Procedure(Strict):
     periods: dict[str, list[Period]] = Field(default_factory=dict)
     sources: dict[str, Source]
     evidence_routes: dict[str, EvidenceRoute]
-    ground_defaults: dict[Check, dict[Kind, str]] = Field(default_factory=dict)
+    ground_defaults: dict[Check, dict[Wording, str]] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
     preparation: PreparationField = None
 
