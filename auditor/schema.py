@@ -37,6 +37,8 @@ from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 from auditor.case import (
     EVENT_FIELDS,
     EVENT_TYPES,
+    FIRST_YEAR,
+    LAST_YEAR,
     Case,
     StepRecord,
     StepStatus,
@@ -110,6 +112,14 @@ class AuditJson(TypedDict):
     warnings: NotRequired[list[str]]
 
 
+def _year_pattern() -> str:
+    """``YYYY-MM-DD`` with the year limited to the case model's range (whole centuries)."""
+    if FIRST_YEAR % 100 or (LAST_YEAR + 1) % 100:
+        raise ValueError("the year range must be whole centuries to be a simple pattern")
+    centuries = "|".join(str(c) for c in range(FIRST_YEAR // 100, (LAST_YEAR + 1) // 100))
+    return rf"^({centuries})\d{{2}}-\d{{2}}-\d{{2}}$"
+
+
 class _CaseSchema(GenerateJsonSchema):
     """Describes the case model's widening validators as what they accept."""
 
@@ -126,17 +136,19 @@ class _CaseSchema(GenerateJsonSchema):
             return {
                 "type": "string",
                 "format": "date",
-                "pattern": r"^\d{4}-\d{2}-\d{2}$",
-                "description": "a date as YYYY-MM-DD, e.g. 2018-05-01",
+                "pattern": _year_pattern(),
+                "description": f"a date as YYYY-MM-DD, e.g. 2018-05-01, in the years "
+                f"{FIRST_YEAR} to {LAST_YEAR}",
             }
         if getattr(function, "__self__", None) is StepRecord:
-            # StepRecord's before-validator: a bare status word, or the full mapping.
-            return {
-                "anyOf": [
-                    {"enum": list(get_args(StepStatus))},
-                    self.generate_inner(schema["schema"]),
-                ]
+            # StepRecord's before-validator: a bare status word, true/false/null, or the
+            # mapping, whose status may also be true or false.
+            mapping = self.generate_inner(schema["schema"])
+            mapping["properties"]["status"] = {
+                "enum": [*get_args(StepStatus), True, False],
+                "default": "unknown",
             }
+            return {"anyOf": [{"enum": [*get_args(StepStatus), True, False, None]}, mapping]}
         return super().function_before_schema(schema)
 
 

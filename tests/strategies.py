@@ -52,11 +52,16 @@ def claimants(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
+step_values = st.sampled_from([*STEP_WORDS, True, False, None])
 steps = st.dictionaries(
     st.integers(min_value=1, max_value=15),
     st.one_of(
-        st.sampled_from(STEP_WORDS),
-        st.builds(lambda s, n: {"status": s, "note": n}, st.sampled_from(STEP_WORDS), notes),
+        step_values,
+        st.builds(
+            lambda s, n: {"status": s, "note": n},
+            st.sampled_from([*STEP_WORDS, True, False]),
+            notes,
+        ),
     ),
     max_size=6,
 )

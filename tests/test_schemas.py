@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from auditor.audit import Auditor
 from auditor.checklist import load_procedure
 from auditor.evaluate import STATUSES
-from auditor.load import case_name, load_case
+from auditor.load import case_name, load_case, parse_case
 from auditor.read import parse, read_text, to_plain
 from auditor.schema import AUDIT_SCHEMA, CASE_SCHEMA, SCHEMA_DIR, AuditJson, Status, rendered
 from auditor.schema import main as schema_main
@@ -101,6 +101,10 @@ def test_every_generated_valid_case_matches_the_case_schema(drawn: tuple[dict[st
             {"events": [{"on": "2018-05-01", "type": "referral_meeting", "steps": {"3": "yes"}}]},
             "'yes' is not valid under any of the given schemas",
         ),
+        (
+            {"events": [{"on": "1899-12-31", "type": "invite_letter"}]},
+            "'1899-12-31' is not valid under any of the given schemas",
+        ),
         ({"claimant": {"esa_group": "wrag"}, "events": []}, "'benefit' is a required property"),
         ({"claimant": {"nino": "12345"}, "events": []}, "'12345' is not valid under any of the given schemas"),
         ({"claimant": {"mandatory": "yes"}, "events": []}, "'yes' is not one of [True, False, 'unknown', None]"),
@@ -129,8 +133,6 @@ def test_the_audit_schema_names_every_key_the_output_has() -> None:
             {"on": "2019-01-15", "type": "referral_letter"},
         ],
     }
-    from auditor.load import parse_case
-
     as_of = date(2019, 3, 1)
     case = parse_case(data, file="<t>", locate=lambda loc: None, as_of=as_of, steps=PROCEDURE.steps)
     result = AUDITOR.audit(case, as_of=as_of, name="t").as_json()
@@ -140,3 +142,12 @@ def test_the_audit_schema_names_every_key_the_output_has() -> None:
     assert "Additional properties are not allowed ('surprise' was unexpected)" in errors(AUDITS, extra)
     paragraphs = [s for f in result["findings"] for s in f["sources"] if "paragraph" in s]
     assert paragraphs, "no cited paragraph: the optional key is untested"
+
+
+@pytest.mark.parametrize(
+    "steps", [{"3": True}, {"3": False}, {"3": None}, {"3": {"status": True, "note": "said so"}}]
+)
+def test_the_case_schema_accepts_every_form_of_step_the_auditor_accepts(steps: dict[str, Any]) -> None:
+    data = {"events": [{"on": "2018-05-01", "type": "referral_meeting", "steps": steps}]}
+    assert errors(CASES, data) == []
+    parse_case(as_json_data(data), file="<t>", locate=lambda loc: None, as_of=None, steps=PROCEDURE.steps)
