@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import re
 from datetime import date
@@ -144,7 +145,7 @@ def test_report_holds_every_rule_and_ground(procedure: Procedure, name: str) -> 
     # Headings never skip a level; landmarks present; status has words, not colour alone.
     levels = parsed.headings
     assert levels[0] == 1
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False))
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels))
     tags = {t for t, _ in parsed.tags}
     assert {"header", "main", "nav", "footer"} <= tags
     assert all(a.get("scope") in ("col", "row") for t, a in parsed.tags if t == "th")
