@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,8 @@ from auditor.calendar import WorkingCalendar
 from auditor.case import Case, Event
 from auditor.checklist import Condition, NextStep, Procedure, Rule
 from auditor.errors import ChecklistError
-from auditor.evaluate import HOLDS, STATUSES, spoken_date, spoken_word
+from auditor.evaluate import HOLDS, STATUSES, spoken_word
+from auditor.evaluate import spoken_date as _spoken_date
 from auditor.findings import Finding
 
 GROUND_KINDS = frozenset({"ineligible", "missed", "out_of_order", "content", "late"})
@@ -112,6 +113,10 @@ def _ordinal(number: int) -> str:
 @cache
 def _template() -> Template:
     return _environment().get_template(TEMPLATE)
+
+
+# A report speaks the same few dates many times; formatting them is a measurable cost.
+spoken_date = lru_cache(maxsize=8192)(_spoken_date)
 
 
 @cache

@@ -345,3 +345,23 @@ def test_bad_input_never_gives_a_traceback(tmp_path: Path) -> None:
                                            str(tmp_path / f"x.{fmt}")])
         assert result.exit_code == 2
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "as_of", "expect"),
+    [
+        ("events: []\n", "2018-07-01", "The case records no events."),
+        ("events:\n  - {type: invite_letter, happened: false}\n"
+         "  - {on: 2018-04-23, type: referral_meeting, attended: true}\n"
+         "  - {on: 2018-04-24, type: referral_letter}\n"
+         "  - {on: 2018-04-25, type: signposting_referral}\n",
+         "2018-04-26", "Not due yet"),
+    ],
+)
+def test_sparse_cases_render(procedure: Procedure, tmp_path: Path, text: str, as_of: str,
+                             expect: str) -> None:
+    path = tmp_path / "sparse.yaml"
+    path.write_text(text, encoding="utf-8")
+    html = report(procedure, path, date.fromisoformat(as_of))
+    assert expect in html
+    assert render_pdf(html).startswith(b"%PDF-")
