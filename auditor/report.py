@@ -22,7 +22,6 @@ prints that HTML to PDF with WeasyPrint. Contracts:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -138,13 +137,8 @@ class _RuleParts:
     """A rule's pre-rendered HTML (from parts.html.j2): the same in every report."""
 
     should: Markup
-    sources: Markup
-    paste_sources: Markup
-    source_cell: Markup
+    source_titles: Markup
     head: Markup
-    firmness: Markup
-    ground_middle: Markup
-    ground_end: Markup
 
 
 @dataclass(frozen=True)
@@ -229,18 +223,13 @@ def _words() -> Any:
 def _fragments(procedure: Procedure) -> _Fragments:
     words = _words()
     sources = procedure.sources
-    fragments = _Fragments(
+    return _Fragments(
         badge={name: Markup(words.status(name)) for name in STATUSES},
         rules={
             rule.id: _RuleParts(
                 should=Markup(words.should(rule)),
-                sources=Markup(words.source_list(rule.cite, sources)),
-                paste_sources=Markup(words.paste_sources(rule.cite, sources)),
-                source_cell=Markup(words.source_cell(rule, sources)),
+                source_titles=Markup(words.source_titles(rule, sources)),
                 head=Markup(words.rule_head(rule)),
-                firmness=Markup(words.firmness(rule.verification)),
-                ground_middle=Markup(""),
-                ground_end=Markup(""),
             )
             for rule in procedure.rules
         },
@@ -250,15 +239,6 @@ def _fragments(procedure: Procedure) -> _Fragments:
             for name, route in procedure.evidence_routes.items()
         },
     )
-    for rule in procedure.rules:
-        # The ground pieces include the rule's other parts, so they come second.
-        parts = fragments.rules[rule.id]
-        fragments.rules[rule.id] = dataclasses.replace(
-            parts,
-            ground_middle=Markup(words.ground_middle(rule, parts)),
-            ground_end=Markup(words.ground_end(rule, parts)),
-        )
-    return fragments
 
 
 def redact_case(case: Case) -> Case:
@@ -391,11 +371,17 @@ def _finding_view(
         "finding": finding,
         "rule": rule,
         "top": prepared.fragment(
-            ("top", rule.id, finding.kind),
-            lambda: Markup(words.ground_top(rule, finding.kind, parts)),
+            ("top", rule.id, finding.kind, finding.verification),
+            lambda: Markup(words.ground_top(rule, finding.kind, finding.verification, parts)),
         ),
-        "middle": parts.ground_middle,
-        "end": parts.ground_end,
+        "middle": prepared.fragment(
+            ("middle", rule.id, finding.sources),
+            lambda: Markup(words.ground_middle(rule, finding.sources)),
+        ),
+        "end": prepared.fragment(
+            ("end", rule.id, finding.sources),
+            lambda: Markup(words.ground_end(rule, finding.sources)),
+        ),
         "refs": prepared.fragment(("refs", refs), lambda: Markup(words.event_refs(refs))),
         "shown": prepared.fragment(
             ("shown", finding.evidence, whose), lambda: Markup(words.shown(finding.evidence, whose))
@@ -408,11 +394,12 @@ def _row(
     rule: Rule, status: str, finding: Finding | None, refs: Refs, prepared: _Prepared, whose: str
 ) -> Markup:
     evidence = finding.evidence if finding else None
+    verification = finding.verification if finding else rule.verification
     words = _words()
     parts = prepared.fragments.rules[rule.id]
     return prepared.fragment(
-        ("row", rule.id, status, evidence, refs, whose),
-        lambda: Markup(words.row(rule, parts, status, evidence, refs, whose)),
+        ("row", rule.id, status, evidence, refs, whose, verification),
+        lambda: Markup(words.row(rule, parts, status, evidence, refs, whose, verification)),
     )
 
 

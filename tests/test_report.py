@@ -365,3 +365,24 @@ def test_sparse_cases_render(procedure: Procedure, tmp_path: Path, text: str, as
     html = report(procedure, path, date.fromisoformat(as_of))
     assert expect in html
     assert render_pdf(html).startswith(b"%PDF-")
+
+
+def test_ground_uses_the_findings_own_firmness(procedure: Procedure, tmp_path: Path) -> None:
+    """An order resting on a forum report is labelled forum even when the duty is verified."""
+    path = tmp_path / "order.yaml"
+    path.write_text(
+        "events:\n"
+        "  - {on: 2018-04-16, type: invite_letter}\n"
+        "  - {on: 2018-04-17, type: eligibility_check}\n",
+        encoding="utf-8",
+    )
+    result, _ = audited(procedure, path, date(2018, 7, 1))
+    finding = next(f for f in result.findings if f.rule == "eligibility")
+    assert finding.kind == "out_of_order"
+    parsed = outline(report(procedure, path, date(2018, 7, 1)))
+    block = next(" ".join(g) for g in parsed.grounds if "rule eligibility" in " ".join(g))
+    label = {"forum": "Forum report only", "secondary": "Secondary source",
+             "verified": "Verified"}[finding.verification]
+    assert label in block
+    for source in finding.sources:
+        assert source.title in block
