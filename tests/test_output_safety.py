@@ -199,3 +199,23 @@ def test_json_output_carries_text_from_the_case_as_plain_data(tmp_path: Path) ->
     assert data["case"] == hostile
     assert data["recorded_by"] == hostile
     assert any(f["ground"] for f in data["findings"])
+
+
+def test_the_html_report_shows_markup_from_the_case_as_text(tmp_path: Path) -> None:
+    # The report's own tests cover escaping in depth; this keeps the promise covered here.
+    case = tmp_path / "case.yaml"
+    case.write_text(
+        'case: "<script>alert(1)</script>"\n'
+        'recorded_by: "<b>me</b>"\n'
+        'claimant: {name: "<img src=x onerror=alert(2)>"}\n'
+        "events:\n"
+        '  - {on: 2018-05-01, type: invite_letter, note: "<script>alert(3)</script>"}\n',
+        encoding="utf-8",
+    )
+    result = run("audit", str(case), "--format", "html", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    html = result.stdout
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "<b>me</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
