@@ -13,7 +13,10 @@ unless ``happened: false``, ``esa_group`` only with ``benefit: esa``, the step
 numbers of the bundled procedure) are added as JSON Schema conditions generated
 from the same tables. An editor with a YAML language server then checks a case
 file as it is typed; the auditor itself still validates with the model, whose
-messages say more.
+messages say more. What a widening validator accepts is written out in
+`_CaseSchema`, so a change to one must be mirrored there: the drift check cannot
+see it, but the tests that validate generated and hand-written cases against
+both the model and the schema can.
 
 The audit schema is generated from `AuditJson`, TypedDicts that mirror
 `auditor.audit.Audit.as_json` key for key; tests validate real audits against
