@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -403,3 +403,64 @@ def _csv(path: Path) -> Iterator[Item]:
             _row_into(block, names, row, line)
         if block is not None:
             yield _block_item(seq, label, block)
+
+
+def csv_columns(steps: Iterable[int], step_notes: Iterable[int] = ()) -> list[str]:
+    """The event log's header, in the order a person fills a row in.
+
+    ``steps`` are the procedure's step numbers; ``step_notes`` those that get
+    a ``step_N_note`` column.
+    """
+    numbers = sorted(steps)
+    notes = set(step_notes)
+    step_columns = []
+    for number in numbers:
+        step_columns.append(f"step_{number}")
+        if number in notes:
+            step_columns.append(f"step_{number}_note")
+    return [
+        "case", "on", "type", "happened", *CSV_EVENT_FIELDS[:3], *step_columns,
+        *CSV_EVENT_FIELDS[3:], "note", *CSV_CASE_FIELDS, *CSV_CLAIMANT_FIELDS,
+    ]
+
+
+def _cell(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def case_rows(case: dict[str, Any], columns: list[str], name: str) -> list[list[str]]:
+    """A case (plain data in the case-file schema) as rows of the event log.
+
+    The claimant's facts and ``recorded_by`` go on the first row; a case
+    with no events is one row with no type. A value with no column raises
+    `ValueError` (it would be lost).
+    """
+    facts: dict[str, Any] = dict(case.get("claimant") or {})
+    if case.get("recorded_by") is not None:
+        facts["recorded_by"] = case["recorded_by"]
+    events = case.get("events") or [{}]
+    rows = []
+    for number, event in enumerate(events):
+        cells: dict[str, Any] = {"case": case.get("case") or name}
+        if number == 0:
+            cells |= facts
+        for key, value in event.items():
+            if key == "steps":
+                for step, record in value.items():
+                    if isinstance(record, dict):
+                        cells[f"step_{step}"] = record.get("status", "unknown")
+                        if record.get("note") is not None:
+                            cells[f"step_{step}_note"] = record["note"]
+                    else:
+                        cells[f"step_{step}"] = record
+            else:
+                cells[key] = value
+        lost = set(cells) - set(columns)
+        if lost:
+            raise ValueError(f"no column for {', '.join(sorted(lost))}")
+        rows.append([_cell(cells.get(column)) for column in columns])
+    return rows
