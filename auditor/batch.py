@@ -30,7 +30,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import chain, islice
 from pathlib import Path
@@ -38,7 +38,8 @@ from typing import IO, Any
 
 import jinja2
 
-from auditor.audit import Auditor
+from auditor.audit import Audit, Auditor
+from auditor.findings import Finding
 from auditor.checklist import Procedure, load_procedure
 from auditor.caseload import Item, input_kind, input_size, read_caseload
 from auditor.errors import InputError
@@ -82,9 +83,13 @@ class _Refused:
     rows: tuple[tuple[str, ...], ...]
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_PLAIN = json.JSONEncoder(ensure_ascii=False)
+
+
 def compact_json(data: Any) -> str:
     """One audit as one JSONL line (no trailing newline)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(data)
 
 
 def report_name(seq: int, name: str) -> str:
@@ -100,6 +105,86 @@ def _csv_text(rows: Iterable[Iterable[Any]]) -> str:
     return buffer.getvalue()
 
 
+def _dumps(value: Any) -> str:
+    return _PLAIN.encode(value)
+
+
+def _csv_cells(values: Iterable[Any]) -> str:
+    return _csv_text([values])[:-2]
+
+
+class _Serializer:
+    """An `Audit` as its JSONL line and its findings.csv rows, fast.
+
+    The line is byte for byte ``compact_json(audit.as_json())`` (tests check
+    it); it is assembled from pieces cached per finding wording, since most
+    findings of a caseload repeat word for word and differ only in their
+    events. The caches are bounded.
+    """
+
+    KEPT = 100_000
+
+    def __init__(self) -> None:
+        self._findings: dict[tuple[str, ...], tuple[str, str, str, str]] = {}
+        self._steps: dict[tuple[str, str], str] = {}
+        self._head: dict[tuple[str, str], str] = {}
+
+    def _finding(self, finding: Finding) -> tuple[str, str, str, str]:
+        key = (finding.rule, finding.kind, finding.evidence, finding.ground,
+               finding.how_to_evidence or "")
+        pieces = self._findings.get(key)
+        if pieces is None:
+            if len(self._findings) >= self.KEPT:
+                self._findings.clear()
+            text = compact_json(replace(finding, events=()).as_json())
+            before, after = text.split('"events":[]', 1)
+            cells = _csv_cells([finding.rule, finding.title, finding.kind, finding.evidence,
+                                finding.verification])
+            source = finding.sources[0]
+            tail = _csv_cells([source.title, source.ref, finding.ground,
+                               finding.how_to_evidence or ""])
+            pieces = self._findings[key] = (before + '"events":', after, cells, tail)
+        return pieces
+
+    @staticmethod
+    def _case_csv(name: str) -> str:
+        if any(c in name for c in ',"\r\n'):
+            return _csv_cells([name])
+        return name
+
+    def _step(self, rule: str, status: str) -> str:
+        piece = self._steps.get((rule, status))
+        if piece is None:
+            piece = self._steps[(rule, status)] = compact_json({"rule": rule, "status": status})
+        return piece
+
+    def line(self, audit: Audit) -> tuple[str, str]:
+        """The JSONL line (no newline) and the findings.csv rows of one audit."""
+        head_key = (audit.procedure_id, audit.procedure_version)
+        head = self._head.get(head_key)
+        if head is None:
+            head = self._head[head_key] = compact_json(
+                {"id": audit.procedure_id, "version": audit.procedure_version}
+            )
+        case_csv = self._case_csv(audit.case)
+        parts = [
+            '{"case":', _dumps(audit.case), ',"procedure":', head, ',"as_of":"',
+            audit.as_of.isoformat(), '","recorded_by":', _dumps(audit.recorded_by),
+            ',"steps":[', ",".join([self._step(s.rule, s.status) for s in audit.steps]),
+            '],"findings":[',
+        ]
+        rows = []
+        for number, finding in enumerate(audit.findings):
+            before, after, cells, tail = self._finding(finding)
+            events = ",".join(map(str, finding.events))
+            if number:
+                parts.append(",")
+            parts += (before, "[", events, "]", after)
+            rows.append(f"{case_csv},{cells},{events.replace(',', ' ')},{tail}\r\n")
+        parts += ('],"path":', compact_json(list(audit.path)), "}")
+        return "".join(parts), "".join(rows)
+
+
 class _Worker:
     """What one process needs to audit items: built once per process."""
 
@@ -112,6 +197,7 @@ class _Worker:
         self.steps = self.procedure.steps
         self.reports = Path(reports) if reports else None
         self.redact = redact
+        self.serializer = _Serializer()
         self.render: Callable[..., str] | None = _renderer() if reports else None
 
     def run(self, item: Item) -> _Done | _Refused:
@@ -121,7 +207,7 @@ class _Worker:
             return _refused(item, item.name_hint(), exc)
         try:
             audit = self.auditor.audit(case, as_of=self.as_of, name=name)
-            data = audit.as_json()
+            line, rows = self.serializer.line(audit)
             report = None
             if self.render is not None and self.reports is not None:
                 import hashlib
@@ -136,22 +222,11 @@ class _Worker:
             problem = f"internal error ({type(exc).__name__}: {exc}); please report it"
             row = (item.name_hint(), item.label, str(item.line or ""), "", problem, "")
             return _Refused(item.seq, (row,))
-        rows = []
-        findings = []
-        for finding in data["findings"]:
-            findings.append((finding["rule"], finding["kind"], finding["evidence"]))
-            rows.append((
-                data["case"], finding["rule"], finding["title"], finding["kind"],
-                finding["evidence"], finding["verification"],
-                " ".join(str(i) for i in finding["events"]),
-                finding["source"]["title"], finding["source"]["ref"], finding["ground"],
-                finding["how_to_evidence"] or "",
-            ))
         summary = CaseSummary(
-            item.seq, data["case"], tuple(s["status"] for s in data["steps"]),
-            tuple(findings), report,
+            item.seq, audit.case, tuple(s.status for s in audit.steps),
+            tuple((f.rule, f.kind, f.evidence) for f in audit.findings), report,
         )
-        return _Done(item.seq, compact_json(data), _csv_text(rows), summary)
+        return _Done(item.seq, line, rows, summary)
 
     def run_chunk(self, items: list[Item]) -> list[_Done | _Refused]:
         return [self.run(item) for item in items]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 
+from auditor.calendar import Unit, WorkingCalendar
 from auditor.case import Case, Event
 from auditor.checklist import Condition, Period, Procedure, Rule
-from auditor.calendar import WorkingCalendar
 from auditor.replay import Replay
 
 STATUSES = (
@@ -24,8 +24,15 @@ STATUSES = (
 HOLDS = frozenset({"done", "met", "not_applicable"})
 
 
+@lru_cache(maxsize=65536)
 def spoken_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
+
+
+@lru_cache(maxsize=65536)
+def _days_between(calendar: WorkingCalendar, start: date, end: date, unit: Unit) -> int:
+    # Cached because a caseload asks the same few thousand spans again and again.
+    return calendar.days_between(start, end, unit)
 
 
 def spoken_word(value: object) -> str:
@@ -62,6 +69,19 @@ class CaseFacts:
 
     def of(self, event_type: str) -> list[tuple[int, Event]]:
         return self.by_type.get(event_type, [])
+
+    def held(self, event_type: str) -> list[tuple[int, Event]]:
+        """Events of the type that took place (happened and attended where that is recorded)."""
+        found = self._held.get(event_type)
+        if found is None:
+            found = self._held[event_type] = [
+                (i, e) for i, e in self.of(event_type) if e.took_place
+            ]
+        return found
+
+    @cached_property
+    def _held(self) -> dict[str, list[tuple[int, Event]]]:
+        return {}
 
     @cached_property
     def referral_date(self) -> date | None:
@@ -104,7 +124,7 @@ def _at_meetings(
     """A step or fact recorded at events that must take place (spec §1, meetings)."""
     assert rule.event is not None
     recorded = facts.of(rule.event)
-    held = [(i, e) for i, e in recorded if e.took_place]
+    held = facts.held(rule.event)
     if held:
         answers = [(i, answer(e)) for i, e in held]
         yes = [i for i, a in answers if a is True]
@@ -158,10 +178,11 @@ def _fact(rule: Rule, facts: CaseFacts) -> Outcome:
 
 def _content(rule: Rule, facts: CaseFacts) -> Outcome:
     assert rule.event is not None
-    held = [(i, e) for i, e in facts.of(rule.event) if e.took_place]
+    held = facts.held(rule.event)
     if not held:
         return Outcome("not_applicable")
-    lacking, unknown = [], []
+    lacking: list[str] = []
+    unknown: list[str] = []
     for part, words in rule.parts.items():
         values = [getattr(e, part) for _, e in held]
         if True in values:
@@ -178,7 +199,7 @@ def _content(rule: Rule, facts: CaseFacts) -> Outcome:
 def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     deadline = rule.deadline
     assert deadline is not None
-    triggers = [(i, e) for i, e in facts.of(deadline.start) if e.took_place and e.on]
+    triggers = [(i, e) for i, e in facts.held(deadline.start) if e.on]
     if not triggers:
         return Outcome("not_applicable")
     t_index, trigger = triggers[0]
@@ -198,12 +219,11 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
             getattr(event, name) is not value for name, value in deadline.not_met_by.items()
         )
 
-    done = sorted(
-        ((e.on, i) for i, e in recorded if e.on is not None and meets(e)),
-    )
-    if done:
-        on, index = done[0]
-        day = facts.calendar.days_between(start, on, deadline.unit)
+    # `recorded` is in dated order (index order), so the first that meets is the earliest.
+    done = next(((e.on, i) for i, e in recorded if e.on is not None and meets(e)), None)
+    if done is not None:
+        on, index = done
+        day = _days_between(facts.calendar, start, on, deadline.unit)
         detail |= {"target_date": spoken_date(on), "days": str(day)}
         if on <= due:
             return Outcome("met", "dates", (t_index, index), detail)
@@ -286,6 +306,8 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
 
 
 def _applies(rule: Rule, facts: CaseFacts) -> bool:
+    if not rule.applies_if:
+        return True
     return rule.check == "eligibility" or all(_test(c, facts)[0] is True for c in rule.applies_if)
 
 
