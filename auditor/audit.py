@@ -63,7 +63,7 @@ class Auditor:
         # share one (an unevidenced step, a missed step), so its wording is built once.
         self._findings: dict[tuple[object, ...], Finding] = {}
 
-    FINDINGS_KEPT = 100_000
+    FINDINGS_KEPT = 4_096
     """Distinct findings kept; past that the cache starts again (memory stays bounded)."""
 
     def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> Finding:

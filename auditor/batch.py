@@ -39,10 +39,10 @@ from typing import IO, Any
 import jinja2
 
 from auditor.audit import Audit, Auditor
-from auditor.findings import Finding
-from auditor.checklist import Procedure, load_procedure
 from auditor.caseload import Item, input_kind, input_size, read_caseload
+from auditor.checklist import Procedure, load_procedure
 from auditor.errors import InputError
+from auditor.findings import Finding
 from auditor.output import write_atomic
 from auditor.stats import CaseloadStats, CaseSummary
 
@@ -122,7 +122,7 @@ class _Serializer:
     events. The caches are bounded.
     """
 
-    KEPT = 100_000
+    KEPT = 4_096
 
     def __init__(self) -> None:
         self._findings: dict[tuple[str, ...], tuple[str, str, str, str]] = {}
@@ -191,7 +191,10 @@ class _Worker:
     def __init__(
         self, checklist: str | None, as_of: date, reports: str | None, redact: bool
     ) -> None:
-        self.procedure = load_procedure(Path(checklist) if checklist else None)
+        preloaded = _PRELOADED.get(checklist)
+        # A forked worker inherits the procedure the parent loaded; reading the YAML again
+        # would cost half a second per process.
+        self.procedure = preloaded or load_procedure(Path(checklist) if checklist else None)
         self.auditor = Auditor(self.procedure)
         self.as_of = as_of
         self.steps = self.procedure.steps
@@ -218,7 +221,7 @@ class _Worker:
                     case_digest=hashlib.sha256(raw).hexdigest(),
                 )
                 write_atomic(self.reports / report, html)
-        except Exception as exc:  # noqa: BLE001 - one case must never stop the batch
+        except Exception as exc:
             problem = f"internal error ({type(exc).__name__}: {exc}); please report it"
             row = (item.name_hint(), item.label, str(item.line or ""), "", problem, "")
             return _Refused(item.seq, (row,))
@@ -253,6 +256,7 @@ def _renderer() -> Callable[..., str]:
 
 
 _PROCESS_WORKER: _Worker | None = None
+_PRELOADED: dict[str | None, Procedure] = {}
 
 
 def _init_process(checklist: str | None, as_of: date, reports: str | None, redact: bool) -> None:
@@ -374,6 +378,8 @@ def run_batch(
     `BatchResult.rejected`; it never stops the batch.
     """
     procedure: Procedure = load_procedure(checklist)
+    _PRELOADED.clear()
+    _PRELOADED[str(checklist) if checklist else None] = procedure
     input_kind(source)
     if outdir.exists() and not outdir.is_dir():
         raise InputError.single(str(outdir), "is a file; -o names a folder for the outputs",

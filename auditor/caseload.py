@@ -20,7 +20,6 @@ sorted, no spaces, UTF-8) for CSV.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field

@@ -48,7 +48,7 @@ def reports_errors(command: F) -> F:
             _fail(str(exc), EXIT_OTHER)
         except OSError as exc:
             _fail(f"{exc.filename or ''}: {exc.strerror}", EXIT_OTHER)
-        except Exception as exc:  # noqa: BLE001 - the contract forbids tracebacks
+        except Exception as exc:
             _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", EXIT_OTHER)
 
     return run  # type: ignore[return-value]

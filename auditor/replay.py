@@ -138,7 +138,7 @@ class ProcedureMachine:
 
         return [i for i, _ in sorted(playable, key=key)]
 
-    VARIANTS = 50_000
+    VARIANTS = 10_000
     """Variants kept; past that the cache starts again (memory stays bounded)."""
 
     def _replay_variant(self, types: tuple[str, ...]) -> Replay:
