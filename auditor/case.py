@@ -199,7 +199,7 @@ class Event(Strict):
         extra = sorted(given - set(allowed))
         if extra:
             raise ValueError(
-                f"{', '.join(extra)} is not a field of a {self.type} event "
+                f"{', '.join(extra)} is not a field of an event of type {self.type} "
                 f"(allowed: on, type, note, happened"
                 + "".join(f", {f}" for f in allowed)
                 + ")"

@@ -113,9 +113,9 @@ class Item:
 
     def _csv_locate(self, loc: Any) -> int | None:
         loc = tuple(loc)
-        if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int):
-            if 0 <= loc[1] < len(self.event_lines):
-                return self.event_lines[loc[1]]
+        if (len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int)
+                and 0 <= loc[1] < len(self.event_lines)):
+            return self.event_lines[loc[1]]
         if len(loc) >= 2 and loc[0] == "claimant":
             return self.fact_lines.get(str(loc[1]), self.line)
         if loc and isinstance(loc[0], str):

@@ -13,9 +13,17 @@ import string
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Claimant
 from auditor.errors import ChecklistError, InputError
@@ -254,6 +262,7 @@ class Procedure(Strict):
     evidence_routes: dict[str, EvidenceRoute]
     ground_defaults: dict[Check, dict[Kind, str]] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
+    preparation: PreparationField = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Procedure:
@@ -269,9 +278,7 @@ class Procedure(Strict):
                     f"rule {rule.id}: evidence_from '{rule.evidence_from}' is not in evidence_routes"
                 )
             for kind in sorted(rule.kinds):
-                wording = rule.grounds.get(kind) or self.ground_defaults.get(rule.check, {}).get(
-                    kind  # type: ignore[call-overload]
-                )
+                wording = self.wording(rule, kind)
                 if not wording:
                     problems.append(f"rule {rule.id}: no ground wording for '{kind}'")
                     continue
@@ -317,7 +324,10 @@ class Procedure(Strict):
         return {rule.step for rule in self.rules if rule.step is not None}
 
     def wording(self, rule: Rule, kind: str) -> str:
-        return rule.grounds.get(kind) or self.ground_defaults[rule.check][kind]  # type: ignore[index]
+        """The rule's own wording for a finding of ``kind``, else its check's default ("" if none)."""
+        own = {str(k): v for k, v in rule.grounds.items()}
+        shared = {str(k): v for k, v in self.ground_defaults.get(rule.check, {}).items()}
+        return own.get(kind) or shared.get(kind, "")
 
     def source(self, citation: Citation) -> Source:
         return self.sources[citation.source]
@@ -354,3 +364,202 @@ def load_procedure(path: Path | None = None) -> Procedure:
             field = ".".join(str(p) for p in loc)
             lines.append(f"{where}: {field}: {error['msg']}")
         raise ChecklistError("the checklist is malformed:\n" + "\n".join(lines)) from None
+
+
+# --- The claimant's preparation: the pre-meeting sheet and the interview ------
+#
+# An optional section of a procedure (`preparation:`). It holds every word of
+# the sheet that is not a rule's own title, `should` or `question`, and the
+# plain-words questions of the interview. It is checked against the rest of
+# the procedure on load (rules and sources named must exist) by a validator
+# on the field, which sees the fields declared before it.
+
+SectionContent = Literal["steps", "questions"]
+STEP_PLACEHOLDERS = frozenset({"who", "should", "title", "step"})
+
+
+class PrepItem(Strict):
+    """One item of the sheet, with a tick box.
+
+    Either ``rule`` names a rule, whose ``should`` (or this item's ``text``),
+    sources, status and question are shown; or the item carries its own
+    ``text``, ``cite`` and ``verification``, and the verification must be that
+    of one of the sources it cites (an item cannot be firmer than its sources).
+    """
+
+    rule: str | None = None
+    text: str | None = None
+    cite: list[Citation] = Field(default_factory=list)
+    verification: Verification | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PrepItem:
+        if self.rule is not None:
+            if self.cite or self.verification is not None:
+                raise ValueError("an item naming a rule takes its sources and status from it")
+        elif not (self.text and self.cite and self.verification):
+            raise ValueError("an item needs a rule, or its own text, cite and verification")
+        return self
+
+
+class PrepSection(Strict):
+    """A part of the sheet. ``show`` adds what the rules give: every step, or the
+    questions of the rules no item names (grouped under ``ask_who[rule.who]``)."""
+
+    heading: str
+    intro: str | None = None
+    items: list[PrepItem] = Field(default_factory=list)
+    show: SectionContent | None = None
+    ask_who: dict[str, str] = Field(default_factory=dict)
+
+
+class InterviewFact(Strict):
+    """A claimant fact to ask; ``choices`` words each allowed value, ``only_if``
+    asks it only when earlier answers match (e.g. an ESA group only on ESA)."""
+
+    ask: str
+    choices: dict[str, str] = Field(default_factory=dict)
+    only_if: dict[str, str] = Field(default_factory=dict)
+
+
+class InterviewEvent(Strict):
+    """An event type to ask about: whether it happened, its date, its fields."""
+
+    ask: str
+    date: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Interview(Strict):
+    """The guided interview's wording. Event types are asked in this order;
+    ``step`` words each step rule from its ``who``, ``should``, ``title``, ``step``."""
+
+    intro: str
+    step: str
+    step_note: str
+    note: str
+    claimant: dict[str, InterviewFact] = Field(default_factory=dict)
+    events: dict[str, InterviewEvent] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_names(self) -> Interview:
+        problems: list[str] = []
+        for _, name, _, _ in string.Formatter().parse(self.step):
+            if name is not None and name not in STEP_PLACEHOLDERS:
+                problems.append(
+                    f"step uses {{{name}}} (allowed: {', '.join(sorted(STEP_PLACEHOLDERS))})"
+                )
+        for fact, question in self.claimant.items():
+            if fact not in Claimant.model_fields:
+                problems.append(f"claimant: unknown fact '{fact}'")
+                continue
+            allowed = literal_values(Claimant.model_fields[fact].annotation)
+            for value in question.choices:
+                if value not in allowed:
+                    problems.append(f"claimant.{fact}: '{value}' is not an allowed value")
+            for other in question.only_if:
+                if other not in Claimant.model_fields:
+                    problems.append(f"claimant.{fact}.only_if: unknown fact '{other}'")
+        for event, wording in self.events.items():
+            if event not in EVENT_FIELDS:
+                problems.append(f"events: unknown event type '{event}'")
+                continue
+            for name in wording.fields:
+                if name not in EVENT_FIELDS[event] or name == "steps":
+                    problems.append(f"events.{event}: '{name}' is not a field of this event")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Preparation(Strict):
+    """The sheet's own wording and the interview's: see the section comment.
+
+    ``step`` words each step on the sheet from the step rule's ``who``,
+    ``should``, ``title`` and ``step``; ``words`` explains the abbreviations
+    and terms the sheet uses (each is shown only when the sheet uses it).
+    """
+
+    title: str
+    intro: str
+    not_advice: str
+    form: list[str] = Field(default_factory=list)
+    step: str = "{should}"
+    status: dict[Verification, str]
+    status_intro: str
+    words: dict[str, str] = Field(default_factory=dict)
+    sections: list[PrepSection] = Field(min_length=1)
+    interview: Interview | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Preparation:
+        for _, name, _, _ in string.Formatter().parse(self.step):
+            if name is not None and name not in STEP_PLACEHOLDERS:
+                raise ValueError(
+                    f"step uses {{{name}}} (allowed: {', '.join(sorted(STEP_PLACEHOLDERS))})"
+                )
+        missing = [v for v in ("verified", "secondary", "forum") if v not in self.status]
+        if missing:
+            raise ValueError(f"status: no label for {', '.join(missing)}")
+        shows = [s.show for s in self.sections if s.show is not None]
+        if len(shows) != len(set(shows)):
+            raise ValueError("sections: 'show' names the same content twice")
+        return self
+
+
+def literal_values(annotation: object) -> tuple[str, ...]:
+    """The allowed text values of a ``Literal[...] | None`` field; () for any other type."""
+    values: list[str] = []
+    for arg in get_args(annotation) or (annotation,):
+        if get_origin(arg) is Literal:
+            values += [str(v) for v in get_args(arg)]
+    return tuple(values)
+
+
+def _check_preparation(value: Preparation | None, info: ValidationInfo) -> Preparation | None:
+    """Check the preparation against the rules and sources validated before it."""
+    if value is None:
+        return None
+    rules: list[Rule] = info.data.get("rules") or []
+    sources: dict[str, Source] = info.data.get("sources") or {}
+    by_id = {rule.id: rule for rule in rules}
+    problems: list[str] = []
+    named: set[str] = set()
+    for number, section in enumerate(value.sections):
+        for item in section.items:
+            if item.rule is not None:
+                if item.rule not in by_id:
+                    problems.append(f"sections[{number}]: unknown rule '{item.rule}'")
+                named.add(item.rule)
+                continue
+            for citation in item.cite:
+                if citation.source not in sources:
+                    problems.append(
+                        f"sections[{number}]: cites unknown source '{citation.source}'"
+                    )
+            statuses = {
+                sources[c.source].verification for c in item.cite if c.source in sources
+            }
+            if statuses and item.verification not in statuses:
+                problems.append(
+                    f"sections[{number}]: an item is '{item.verification}' but its sources are "
+                    f"{', '.join(sorted(statuses))}"
+                )
+    for section in value.sections:
+        if section.show == "questions":
+            for rule in rules:
+                asked_here = rule.check != "step" and rule.id not in named
+                if asked_here and rule.who not in section.ask_who:
+                    problems.append(
+                        f"the questions section has no ask_who heading for '{rule.who}' "
+                        f"(rule {rule.id})"
+                    )
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+PreparationField = Annotated[Preparation | None, AfterValidator(_check_preparation)]
+"""Procedure.preparation: optional, checked against the procedure's rules and sources."""
+
+Procedure.model_rebuild()

@@ -19,7 +19,7 @@ import click
 
 from auditor import __version__
 from auditor.audit import Auditor
-from auditor.checklist import Procedure, load_procedure
+from auditor.checklist import Procedure, default_checklist, load_procedure
 from auditor.errors import ChecklistError, InputError
 from auditor.load import case_name, load_case
 from auditor.output import refuse_overwriting, to_json, write_atomic
@@ -128,6 +128,47 @@ def validate(case: Path, as_of: Any, checklist: Path | None) -> None:
     procedure: Procedure = load_procedure(checklist)
     load_case(case, as_of=day, steps=procedure.steps)
     click.echo(f"{case}: valid")
+
+
+@main.command("checklist")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write the sheet (default: HTML to stdout).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default=None,
+              help="html or pdf (default: pdf when -o ends .pdf, else html).")
+@CHECKLIST
+@reports_errors
+def checklist_sheet(output: Path | None, fmt: str | None, checklist: Path | None) -> None:
+    """Write the printable pre-meeting sheet, made from the checklist. Not legal advice."""
+    from auditor.sheet import SheetError, write_sheet
+
+    if output is not None:
+        refuse_overwriting(output, checklist or default_checklist())
+    try:
+        html = write_sheet(load_procedure(checklist), output, fmt)
+    except SheetError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if html is not None:
+        click.echo(html, nl=False)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("case.yaml"),
+              show_default=True, help="The case file to write (YAML).")
+@CHECKLIST
+@reports_errors
+def new(output: Path, checklist: Path | None) -> None:
+    """Record a case by answering questions; writes a commented case file for `audit`."""
+    from auditor.interview import Stopped, run_new, terminal
+
+    def echo(text: str) -> None:
+        click.echo(text, nl=False)
+
+    # sys.stdin, not click.get_text_stream: the same object, but typed.
+    ask, say = terminal(sys.stdin, echo)
+    try:
+        run_new(load_procedure(checklist), output, ask=ask, say=say, today=date.today())
+    except Stopped as exc:
+        _fail(str(exc), EXIT_OTHER)
 
 
 EXIT_SOME_REJECTED = 3

@@ -7,6 +7,7 @@ located), the field and what is allowed (spec §2).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,8 @@ def _allowed_keys(loc: tuple[int | str, ...], data: Any) -> str | None:
         return ", ".join(Claimant.model_fields)
     if len(parent) == 2 and parent[0] == "events":
         event_type = None
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
             event_type = data["events"][parent[1]].get("type")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            pass
         extra = EVENT_FIELDS.get(event_type or "", ())
         return ", ".join(("on", "type", "note", "happened", *extra))
     if len(parent) == 4 and parent[2] == "steps":

@@ -101,23 +101,28 @@ class ProcedureMachine:
                 after=[self._reach],
             )
 
+    @staticmethod
+    def _unpack(event: EventData) -> tuple[Replay, str, int]:
+        """The case, the milestone being entered and the event's index, from a callback."""
+        assert isinstance(event.model, Replay) and event.transition is not None
+        return event.model, str(event.transition.dest), int(event.kwargs["index"])
+
     def _missing(self, model: Replay, dest: str) -> list[str]:
         return sorted(self.requires[dest] - model.reached.keys())
 
     def _in_order(self, event: EventData) -> bool:
-        return not self._missing(event.model, event.transition.dest)
+        model, dest, _ = self._unpack(event)
+        return not self._missing(model, dest)
 
     def _deviate(self, event: EventData) -> None:
-        model: Replay = event.model
-        index: int = event.kwargs["index"]
-        for missing in self._missing(model, event.transition.dest):
-            model.pending.append((event.transition.dest, missing, index))
+        model, dest, index = self._unpack(event)
+        for missing in self._missing(model, dest):
+            model.pending.append((dest, missing, index))
 
     def _reach(self, event: EventData) -> None:
-        model: Replay = event.model
-        dest = event.transition.dest
+        model, dest, index = self._unpack(event)
         if dest not in model.reached:
-            model.reached[dest] = event.kwargs["index"]
+            model.reached[dest] = index
             model.path.append(dest)
 
     def replay_order(self, events: list[Event]) -> list[int]:
