@@ -185,6 +185,11 @@ class _Serializer:
         return "".join(parts), "".join(rows)
 
 
+_Chunk = tuple[str, str, str, list[CaseSummary | tuple[tuple[str, ...], ...]]]
+"""A chunk's audits.jsonl text, findings.csv rows, errors.csv rows, and per case its
+summary (audited) or its error rows (refused), in input order."""
+
+
 class _Worker:
     """What one process needs to audit items: built once per process."""
 
@@ -225,14 +230,33 @@ class _Worker:
             problem = f"internal error ({type(exc).__name__}: {exc}); please report it"
             row = (item.name_hint(), item.label, str(item.line or ""), "", problem, "")
             return _Refused(item.seq, (row,))
-        summary = CaseSummary(
-            item.seq, audit.case, tuple(s.status for s in audit.steps),
-            tuple((f.rule, f.kind, f.evidence) for f in audit.findings), report,
+        summary = CaseSummary.of(
+            item.seq, audit.case, (s.status for s in audit.steps),
+            ((f.rule, f.kind, f.evidence) for f in audit.findings), report,
         )
         return _Done(item.seq, line, rows, summary)
 
-    def run_chunk(self, items: list[Item]) -> list[_Done | _Refused]:
-        return [self.run(item) for item in items]
+    def run_chunk(self, items: list[Item]) -> _Chunk:
+        """A chunk's output as a few large strings and small tuples: cheap to send back.
+
+        (Sending a result object per case cost more to unpickle in the parent
+        than the audit itself.)
+        """
+        lines: list[str] = []
+        rows: list[str] = []
+        refusals: list[str] = []
+        cases: list[CaseSummary | tuple[tuple[str, ...], ...]] = []
+        for item in items:
+            result = self.run(item)
+            if isinstance(result, _Done):
+                lines.append(result.jsonl)
+                rows.append(result.findings_csv)
+                cases.append(result.summary)
+            else:
+                refusals.append(_csv_text(result.rows))
+                cases.append(result.rows)
+        jsonl = "\n".join(lines) + "\n" if lines else ""
+        return jsonl, "".join(rows), "".join(refusals), cases
 
 
 def _refused(item: Item, name: str, exc: InputError) -> _Refused:
@@ -264,7 +288,7 @@ def _init_process(checklist: str | None, as_of: date, reports: str | None, redac
     _PROCESS_WORKER = _Worker(checklist, as_of, reports, redact)
 
 
-def _process_chunk(items: list[Item]) -> list[_Done | _Refused]:
+def _process_chunk(items: list[Item]) -> _Chunk:
     assert _PROCESS_WORKER is not None
     return _PROCESS_WORKER.run_chunk(items)
 
@@ -276,7 +300,7 @@ def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
 
 def _results(
     items: Iterator[Item], jobs: int, args: tuple[str | None, date, str | None, bool]
-) -> Iterator[tuple[list[Item], list[_Done | _Refused]]]:
+) -> Iterator[tuple[list[Item], _Chunk]]:
     """Each chunk with its results, in input order; at most a few chunks in flight."""
     if jobs <= 1:
         worker = _Worker(*args)
@@ -414,20 +438,22 @@ def run_batch(
     try:
         with ExitStack() as stack:
             bar = _progress_bar(stack, source, progress)
-            for chunk, results in _results(chain([first], items), jobs, args):
-                for result in results:
-                    if isinstance(result, _Done):
-                        audits.write(result.jsonl + "\n")
-                        findings.write(result.findings_csv)
-                        stats.add(result.summary)
-                    else:
-                        stats.reject()
-                        refused.write(_csv_text(result.rows))
-                        for row in result.rows:
-                            if len(errors) < ERRORS_SHOWN:
-                                errors.append(row)
-                            else:
-                                more_errors += 1
+            for chunk, (jsonl, rows, refusals, cases) in _results(
+                chain([first], items), jobs, args
+            ):
+                audits.write(jsonl)
+                findings.write(rows)
+                refused.write(refusals)
+                for case in cases:
+                    if isinstance(case, CaseSummary):
+                        stats.add(case)
+                        continue
+                    stats.reject()
+                    for row in case:
+                        if len(errors) < ERRORS_SHOWN:
+                            errors.append(row)
+                        else:
+                            more_errors += 1
                 bar(sum(item.size for item in chunk))
         index = render_index(stats, as_of=as_of, source=source.name, errors=errors,
                              more_errors=more_errors, reports=reports)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.checklist import Procedure
 
@@ -26,17 +27,22 @@ VERIFICATION = ("verified", "secondary", "forum")
 TOP_CASES = 25
 
 
-@dataclass(frozen=True)
-class CaseSummary:
-    """What the summary needs of one audited case (small: sent between processes)."""
+class CaseSummary(NamedTuple):
+    """What the summary needs of one audited case: small, and quick to send between processes."""
 
     seq: int
     name: str
-    statuses: tuple[str, ...]
-    """Each rule's status, in checklist order."""
-    findings: tuple[tuple[str, str, str], ...]
-    """(rule, kind, evidence) of each finding."""
+    statuses: str
+    """Each rule's status, in checklist order, joined by spaces."""
+    findings: str
+    """Each finding as ``rule:kind:evidence``, joined by spaces ('' for none)."""
     report: str | None = None
+
+    @classmethod
+    def of(cls, seq: int, name: str, statuses: Iterable[str],
+           findings: Iterable[tuple[str, str, str]], report: str | None) -> CaseSummary:
+        return cls(seq, name, " ".join(statuses), " ".join(":".join(f) for f in findings),
+                   report)
 
 
 @dataclass
@@ -61,10 +67,12 @@ class CaseloadStats:
 
     def add(self, case: CaseSummary) -> None:
         self.audited += 1
-        for rule, status in zip(self.by_rule, case.statuses, strict=True):
+        for rule, status in zip(self.by_rule, case.statuses.split(" "), strict=True):
             self.by_rule[rule][status] += 1
         breaches = 0
-        for rule, kind, evidence in case.findings:
+        findings = case.findings.split(" ") if case.findings else []
+        for finding in findings:
+            rule, kind, evidence = finding.split(":")
             self.kinds[kind] += 1
             self.evidence[evidence] += 1
             if kind in BREACHES:
@@ -73,11 +81,11 @@ class CaseloadStats:
                 self.breach_verification[self._verification[rule]] += 1
         if breaches == 0:
             self.conforming += 1
-        if not case.findings:
+        if not findings:
             self.clean += 1
         if breaches:
             # Most breaches first, then most findings, then input order.
-            entry = (breaches, len(case.findings), -case.seq, case.name, case.report)
+            entry = (breaches, len(findings), -case.seq, case.name, case.report)
             if len(self._top) < TOP_CASES:
                 heapq.heappush(self._top, entry)
             elif entry[:3] > self._top[0][:3]:
