@@ -63,17 +63,18 @@ class Auditor:
         # share one (an unevidenced step, a missed step), so its wording is built once.
         self._findings: dict[tuple[object, ...], Finding] = {}
 
-    FINDINGS_KEPT = 4_096
-    """Distinct findings kept; past that the cache starts again (memory stays bounded)."""
+    FINDINGS_KEPT = 8_192
+    """Distinct findings kept; past that no more are kept (memory stays bounded)."""
 
     def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> Finding:
         key = (rule.id, outcome.status, outcome.evidence, tuple(outcome.detail.items()), whose)
         template = self._findings.get(key)
         if template is None:
-            if len(self._findings) >= self.FINDINGS_KEPT:
-                self._findings.clear()
             template = make_finding(self.procedure, rule, replace(outcome, events=()), whose)
-            self._findings[key] = template
+            if len(self._findings) < self.FINDINGS_KEPT:
+                # Full: keep what is there. The common wordings come early; clearing would
+                # throw them away to make room for one-off ones (dates).
+                self._findings[key] = template
         if not outcome.events:
             return template
         t = template  # positional construction: dataclasses.replace is ten times slower here

@@ -122,7 +122,7 @@ class _Serializer:
     events. The caches are bounded.
     """
 
-    KEPT = 4_096
+    KEPT = 8_192
 
     def __init__(self) -> None:
         self._findings: dict[tuple[str, ...], tuple[str, str, str, str]] = {}
@@ -134,8 +134,6 @@ class _Serializer:
                finding.how_to_evidence or "")
         pieces = self._findings.get(key)
         if pieces is None:
-            if len(self._findings) >= self.KEPT:
-                self._findings.clear()
             text = compact_json(replace(finding, events=()).as_json())
             before, after = text.split('"events":[]', 1)
             cells = _csv_cells([finding.rule, finding.title, finding.kind, finding.evidence,
@@ -143,7 +141,9 @@ class _Serializer:
             source = finding.sources[0]
             tail = _csv_cells([source.title, source.ref, finding.ground,
                                finding.how_to_evidence or ""])
-            pieces = self._findings[key] = (before + '"events":', after, cells, tail)
+            pieces = (before + '"events":', after, cells, tail)
+            if len(self._findings) < self.KEPT:  # full: keep the early (common) ones
+                self._findings[key] = pieces
         return pieces
 
     @staticmethod

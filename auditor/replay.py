@@ -144,7 +144,7 @@ class ProcedureMachine:
         return [i for i, _ in sorted(playable, key=key)]
 
     VARIANTS = 10_000
-    """Variants kept; past that the cache starts again (memory stays bounded)."""
+    """Variants kept; past that no more are kept (memory stays bounded)."""
 
     def _replay_variant(self, types: tuple[str, ...]) -> Replay:
         """Run one sequence of event types through the machine; indexes are positions in it."""
@@ -181,9 +181,9 @@ class ProcedureMachine:
         key = tuple(types)
         variant = self._variants.get(key)
         if variant is None:
-            if len(self._variants) >= self.VARIANTS:
-                self._variants.clear()
-            variant = self._variants[key] = self._replay_variant(key)
+            variant = self._replay_variant(key)
+            if len(self._variants) < self.VARIANTS:  # full: keep the early (common) ones
+                self._variants[key] = variant
         model = Replay(
             state=variant.state,
             reached={state: runs[position][0] for state, position in variant.reached.items()},
