@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import tempfile
 from collections import deque
@@ -213,6 +214,8 @@ class _Worker:
             case, name, raw = item.load(as_of=self.as_of, steps=self.steps)
         except InputError as exc:
             return _refused(item, item.name_hint(), exc)
+        except Exception as exc:  # one case must never stop the batch
+            return _internal(item, exc)
         try:
             audit = self.auditor.audit(case, as_of=self.as_of, name=name)
             line, rows = self.serializer.line(audit)
@@ -226,10 +229,8 @@ class _Worker:
                     case_digest=hashlib.sha256(raw).hexdigest(),
                 )
                 write_atomic(self.reports / report, html)
-        except Exception as exc:
-            problem = f"internal error ({type(exc).__name__}: {exc}); please report it"
-            row = (item.name_hint(), item.label, str(item.line or ""), "", problem, "")
-            return _Refused(item.seq, (row,))
+        except Exception as exc:  # one case must never stop the batch
+            return _internal(item, exc)
         summary = CaseSummary.of(
             item.seq, audit.case, (s.status for s in audit.steps),
             ((f.rule, f.kind, f.evidence) for f in audit.findings), report,
@@ -259,6 +260,12 @@ class _Worker:
         return jsonl, "".join(rows), "".join(refusals), cases
 
 
+def _internal(item: Item, exc: Exception) -> _Refused:
+    problem = f"internal error ({type(exc).__name__}: {exc}); please report it"
+    row = (item.name_hint(), item.label, str(item.line or ""), "", problem, "")
+    return _Refused(item.seq, (row,))
+
+
 def _refused(item: Item, name: str, exc: InputError) -> _Refused:
     rows = tuple(
         (name, exc.file, str(p.line or ""), p.field, p.message, p.allowed or "")
@@ -285,6 +292,9 @@ _PRELOADED: dict[str | None, Procedure] = {}
 
 def _init_process(checklist: str | None, as_of: date, reports: str | None, redact: bool) -> None:
     global _PROCESS_WORKER
+    # Ctrl-C is the parent's to handle (it stops the pool and removes its temporary files);
+    # workers ignoring it keeps a traceback per worker off the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _PROCESS_WORKER = _Worker(checklist, as_of, reports, redact)
 
 

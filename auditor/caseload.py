@@ -76,7 +76,7 @@ class Item:
         if self.kind == "jsonl":
             try:
                 data = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return self.default_name
         if isinstance(data, dict) and isinstance(data.get("case"), str) and data["case"]:
             return str(data["case"])
@@ -101,6 +101,9 @@ class Item:
                 ) from None
             except ValueError as exc:
                 raise InputError.single(self.label, str(exc), line=self.line) from None
+            except RecursionError:
+                raise InputError.single(self.label, "is nested too deeply to be a case",
+                                        line=self.line) from None
             line = self.line
             case = parse_case(data, file=self.label, locate=lambda loc: line, as_of=as_of,
                               steps=steps)

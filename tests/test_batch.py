@@ -107,6 +107,20 @@ def test_rejected_case_is_reported_and_the_rest_audited(tmp_path: Path) -> None:
     assert "BAD-1" in index and "events[0].on" in index
 
 
+def test_a_hostile_line_is_one_rejected_case(tmp_path: Path) -> None:
+    source = tmp_path / "cases.jsonl"
+    good = json.dumps(next(iter(generate.cases(1, seed=4))))
+    source.write_bytes(
+        ("[" * 200_000 + "\n" + good + "\n").encode() + b'{"case": "\xff"}\n' + b"[1]\n"
+    )
+    result = _run(["batch", str(source), "-o", str(tmp_path / "out"), "--as-of", "2025-01-01"])
+    assert result.exit_code == 3, result.output
+    rows = list(csv.DictReader((tmp_path / "out" / "errors.csv").open(encoding="utf-8")))
+    assert [r["line"] for r in rows] == ["1", "3", "4"]
+    assert "nested too deeply" in rows[0]["message"] and "UTF-8" in rows[1]["message"]
+    assert len((tmp_path / "out" / "audits.jsonl").read_text().splitlines()) == 1
+
+
 def test_rejected_csv_case_names_its_row_and_column(tmp_path: Path) -> None:
     source = tmp_path / "log.csv"
     source.write_text(
