@@ -62,6 +62,7 @@ class Auditor:
         # A finding is a pure function of its rule, outcome and whose word it is: many cases
         # share one (an unevidenced step, a missed step), so its wording is built once.
         self._findings: dict[tuple[object, ...], Finding] = {}
+        self._statuses: dict[tuple[str, str], RuleStatus] = {}
 
     FINDINGS_KEPT = 8_192
     """Distinct findings kept; past that no more are kept (memory stays bounded)."""
@@ -89,7 +90,12 @@ class Auditor:
         steps, findings = [], []
         for rule in self.procedure.rules:
             outcome = evaluate(rule, facts)
-            steps.append(RuleStatus(rule.id, outcome.status))
+            status = self._statuses.get((rule.id, outcome.status))
+            if status is None:  # immutable, so one per rule and status serves every case
+                status = self._statuses[(rule.id, outcome.status)] = RuleStatus(
+                    rule.id, outcome.status
+                )
+            steps.append(status)
             if outcome.status not in HOLDS:
                 findings.append(self._finding(rule, outcome, case.whose_word))
         return Audit(

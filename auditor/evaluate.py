@@ -49,6 +49,10 @@ class Outcome:
     detail: Mapping[str, str] = field(default_factory=dict)
 
 
+NOT_APPLICABLE = Outcome("not_applicable")
+"""Shared: an `Outcome` is immutable, and this one is the commonest."""
+
+
 @dataclass
 class CaseFacts:
     """A case prepared for checking: events in dated order, indexed by type."""
@@ -150,9 +154,9 @@ def _at_meetings(
                 {"other": f": the meeting did not take place, yet the referral went ahead on "
                           f"{spoken_date(on)}"},
             )
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     if recorded or not rule.went_ahead_with:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     return Outcome("unevidenced")
 
 
@@ -180,7 +184,7 @@ def _content(rule: Rule, facts: CaseFacts) -> Outcome:
     assert rule.event is not None
     held = facts.held(rule.event)
     if not held:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     lacking: list[str] = []
     unknown: list[str] = []
     for part, words in rule.parts.items():
@@ -201,7 +205,7 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     assert deadline is not None
     triggers = [(i, e) for i, e in facts.held(deadline.start) if e.on]
     if not triggers:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     t_index, trigger = triggers[0]
     start = trigger.on
     assert start is not None
@@ -248,7 +252,7 @@ def _match(rule: Rule, facts: CaseFacts) -> Outcome:
     wanted = facts.case.claimant.fact(rule.claimant_fact)
     happened = [(i, e) for i, e in facts.of(rule.event) if e.happened]
     if wanted is None or not happened:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     detail = {"preferred": spoken_word(wanted)}
     wrong = [(i, getattr(e, rule.field)) for i, e in happened]
     other = [(i, v) for i, v in wrong if v is not None and v != wanted]
@@ -286,7 +290,7 @@ def _test(condition: Condition, facts: CaseFacts) -> tuple[bool | None, Period |
 
 def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
     if not all(_test(c, facts)[0] is True for c in rule.applies_if):
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     unknown = False
     for condition in rule.breaches:
         result, period = _test(condition, facts)
@@ -325,5 +329,5 @@ CHECKS: dict[str, Callable[[Rule, CaseFacts], Outcome]] = {
 def evaluate(rule: Rule, facts: CaseFacts) -> Outcome:
     """The rule's `Outcome` for the case; ``not_applicable`` when its ``applies_if`` fails."""
     if not _applies(rule, facts):
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     return CHECKS[rule.check](rule, facts)

@@ -54,8 +54,9 @@ def floor(path: Path) -> tuple[float, int, int]:
     return time.perf_counter() - start, cases, events
 
 
-def batch(path: Path, outdir: Path, jobs: int, as_of: str) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB, largest process) of `whp-audit batch` run afresh."""
+def batch(path: Path, outdir: Path, jobs: int, as_of: str) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MiB, largest process) and CPU seconds (all its processes)
+    of `whp-audit batch` run afresh."""
     cli = Path(sys.executable).with_name("whp-audit")
     command = [str(cli), "batch", str(path), "-o", str(outdir), "--jobs", str(jobs),
                "--as-of", as_of]
@@ -63,16 +64,16 @@ def batch(path: Path, outdir: Path, jobs: int, as_of: str) -> tuple[float, float
     wrapper = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "r = subprocess.run(sys.argv[1:]); d = time.perf_counter() - t; "
-        "u = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-        "print(d, u, r.returncode)"
+        "c = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "u = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, c.ru_maxrss); "
+        "print(d, u, r.returncode, c.ru_utime + c.ru_stime)"
     )
     out = subprocess.run([sys.executable, "-c", wrapper, *command], check=True,
                          capture_output=True, text=True)
-    seconds, rss, status = out.stdout.split()
+    seconds, rss, status, cpu = out.stdout.split()
     if status not in ("0", "3"):
         raise SystemExit(f"batch failed ({status}): {out.stderr}")
-    return float(seconds), int(rss) / 1024
+    return float(seconds), int(rss) / 1024, float(cpu)
 
 
 def pm4py_replay(path: Path) -> tuple[float, float, str] | None:
@@ -152,10 +153,14 @@ def main() -> None:
           f"{platform.platform()}")
     seconds_floor, cases, events = floor(big)
     print(f"input: {cases} cases, {events} events, {big.stat().st_size / 2**20:.0f} MiB")
-    rows = [("(a) floor: read + JSON-decode + parse dates", seconds_floor, None)]
+    rows: list[tuple[str, float, float | None, float | None]] = [
+        ("(a) floor: read + JSON-decode + parse dates", seconds_floor, None, None)
+    ]
     for size in sizes:
-        seconds, rss = batch(inputs[size], args.workdir / f"out-{size}", args.jobs, args.as_of)
-        rows.append((f"(b) whp-audit batch, {size} cases, --jobs {args.jobs}", seconds, rss))
+        seconds, rss, cpu = batch(inputs[size], args.workdir / f"out-{size}", args.jobs,
+                                  args.as_of)
+        rows.append((f"(b) whp-audit batch, {size} cases, --jobs {args.jobs}", seconds, rss,
+                     cpu))
         if size == args.cases:
             seconds_batch = seconds
     result = None if args.no_pm4py else pm4py_replay(big)
@@ -163,14 +168,17 @@ def main() -> None:
         print("pm4py: not installed (pip install -e '.[bench]'), or --no-pm4py")
     else:
         built, replayed, version = result
-        rows.append((f"(c) pm4py {version}: build its event log", built, None))
-        rows.append((f"(c) pm4py {version}: token-based replay (order only)", replayed, None))
+        rows.append((f"(c) pm4py {version}: build its event log", built, None, None))
+        rows.append((f"(c) pm4py {version}: token-based replay (order only)", replayed, None,
+                     None))
     print()
-    print("| what | seconds | x floor | peak RSS (MiB) |")
-    print("|---|---:|---:|---:|")
-    for what, seconds, rss in rows:
+    print("| what | wall s | x floor | CPU s (all processes) | peak RSS (MiB) |")
+    print("|---|---:|---:|---:|---:|")
+    for what, seconds, rss, cpu in rows:
         memory = f"{rss:.0f}" if rss is not None else ""
-        print(f"| {what} | {seconds:.2f} | {seconds / seconds_floor:.1f} | {memory} |")
+        used = f"{cpu:.1f}" if cpu is not None else ""
+        print(f"| {what} | {seconds:.2f} | {seconds / seconds_floor:.1f} | {used} | {memory} |")
+    print(f"\nload average at the end: {os.getloadavg()}")
     per_second = args.cases / seconds_batch
     print(f"\nbatch: {per_second:,.0f} cases/s; {events / seconds_batch:,.0f} events/s")
 
