@@ -241,3 +241,33 @@ def test_reports_without_renderer_exit_1(tmp_path: Path) -> None:
         pytest.skip("auditor.report exists")
     result = _run(["batch", str(EXAMPLES), "-o", str(tmp_path / "out"), "--reports"])
     assert result.exit_code == 1 and "auditor.report" in result.output
+
+
+def test_reports_path_with_a_stand_in_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The --reports plumbing (names, digests, links), whatever auditor.report renders."""
+    import hashlib
+    import types
+
+    calls: list[tuple[str, str, bool]] = []
+
+    def render_html(audit: Any, case: Any, procedure: Any, *, redact: bool = False,
+                    case_digest: str) -> str:
+        calls.append((audit.case, case_digest, redact))
+        return f"<p>{audit.case}</p>"
+
+    module = types.ModuleType("auditor.report")
+    module.render_html = render_html  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "auditor.report", module)
+    out = tmp_path / "out"
+    result = _run(["batch", str(EXAMPLES), "-o", str(out), "--reports", "--redact",
+                   "--as-of", "2019-06-01"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (out / "reports").iterdir())
+    assert names == ["000001-EX-by-the-book.html", "000002-EX-rushed.html",
+                     "000003-EX-support-group.html"]
+    rushed = EXAMPLES / "rushed-referral.yaml"
+    assert ("EX-rushed", hashlib.sha256(rushed.read_bytes()).hexdigest(), True) in calls
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="reports/000002-EX-rushed.html"' in page
