@@ -7,6 +7,7 @@ audits any number of cases with it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -68,19 +69,29 @@ class Auditor:
     """Distinct findings kept; past that no more are kept (memory stays bounded)."""
 
     def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> Finding:
-        key = (rule.id, outcome.status, outcome.evidence, tuple(outcome.detail.items()), whose)
-        template = self._findings.get(key)
+        # The key is every field of the outcome but its events, whatever fields it has, so
+        # that a field added to `Outcome` can never be left out of it.
+        try:
+            key: tuple[object, ...] | None = (rule.id, whose, *(
+                tuple(value.items()) if isinstance(value, Mapping) else value
+                for name, value in vars(outcome).items() if name != "events"
+            ))
+            template = self._findings.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable field: no caching for this one
+            key, template = None, None
         if template is None:
             template = make_finding(self.procedure, rule, replace(outcome, events=()), whose)
-            if len(self._findings) < self.FINDINGS_KEPT:
+            if key is not None and len(self._findings) < self.FINDINGS_KEPT:
                 # Full: keep what is there. The common wordings come early; clearing would
                 # throw them away to make room for one-off ones (dates).
                 self._findings[key] = template
         if not outcome.events:
             return template
-        t = template  # positional construction: dataclasses.replace is ten times slower here
-        return Finding(t.rule, t.title, t.kind, t.evidence, outcome.events, t.sources,
-                       t.verification, t.ground, t.how_to_evidence, t.question)
+        # A copy with this case's events; dataclasses.replace is ten times slower here.
+        finding: Finding = object.__new__(Finding)
+        vars(finding).update(vars(template))
+        object.__setattr__(finding, "events", outcome.events)
+        return finding
 
     def audit(self, case: Case, *, as_of: date, name: str | None = None) -> Audit:
         """Audit ``case`` as of ``as_of``; ``name`` is the case id when the file gives none."""

@@ -126,13 +126,13 @@ class _Serializer:
     KEPT = 8_192
 
     def __init__(self) -> None:
-        self._findings: dict[tuple[str, ...], tuple[str, str, str, str]] = {}
+        self._findings: dict[tuple[object, ...], tuple[str, str, str, str]] = {}
         self._steps: dict[tuple[str, str], str] = {}
         self._head: dict[tuple[str, str], str] = {}
 
     def _finding(self, finding: Finding) -> tuple[str, str, str, str]:
-        key = (finding.rule, finding.kind, finding.evidence, finding.ground,
-               finding.how_to_evidence or "")
+        # Every field but the events, whatever fields a finding has (all are hashable).
+        key = tuple(value for name, value in vars(finding).items() if name != "events")
         pieces = self._findings.get(key)
         if pieces is None:
             text = compact_json(replace(finding, events=()).as_json())

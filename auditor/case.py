@@ -34,6 +34,8 @@ WhpGroup = Literal["disability", "early_access", "ltu"]
 StepStatus = Literal["done", "not_done", "unknown"]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""Dates outside these years are typing slips; refusing them keeps day arithmetic in range."""
 _NINO = re.compile(r"^[A-Z]{2}[0-9]{6}[A-D]$")
 
 
@@ -53,9 +55,12 @@ def _parse_date(value: object) -> object:
             "dates such as 01/05/2018 are refused, not guessed"
         )
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"'{text}' is not a real date") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"'{text}' is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 Tri = Annotated[StrictBool | None, BeforeValidator(_unknown_is_none)]
@@ -77,7 +82,21 @@ class StepRecord(Strict):
     @model_validator(mode="before")
     @classmethod
     def _from_word(cls, value: Any) -> Any:
-        return {"status": value} if isinstance(value, str) else value
+        # Spec §1: a step is done/true, not_done/false, or unknown (absent, unknown or null).
+        if value is None:
+            return {"status": "unknown"}
+        if isinstance(value, bool):
+            return {"status": "done" if value else "not_done"}
+        if isinstance(value, str):
+            return {"status": value}
+        if isinstance(value, dict) and isinstance(value.get("status"), bool):
+            return {**value, "status": "done" if value["status"] else "not_done"}
+        if not isinstance(value, dict):
+            raise ValueError(
+                "a step is done, not_done or unknown (or true, false), "
+                "or {status: ..., note: ...}"
+            )
+        return value
 
     @property
     def done(self) -> bool | None:
@@ -171,6 +190,16 @@ class Event(Strict):
     def _known_type(cls, value: str) -> str:
         if value not in EVENT_FIELDS:
             raise ValueError(f"unknown event type '{value}' (allowed: {', '.join(EVENT_TYPES)})")
+        return value
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _one_entry_per_step(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            numbers = [str(key).strip() for key in value]
+            twice = sorted({n for n in numbers if numbers.count(n) > 1})
+            if twice:
+                raise ValueError(f"step {', '.join(twice)} is given twice")
         return value
 
     @field_validator("steps")

@@ -32,6 +32,11 @@ from auditor.read import parse, read_text, to_plain
 Verification = Literal["verified", "secondary", "forum"]
 Check = Literal["event", "step", "fact", "content", "deadline", "match", "eligibility"]
 Kind = Literal["missed", "unevidenced", "out_of_order", "late", "pending", "ineligible", "content"]
+Wording = Literal[
+    "missed", "unevidenced", "out_of_order", "late", "pending", "ineligible", "content",
+    "went_ahead",
+]
+"""A finding's kind, or ``went_ahead``: a meeting that did not take place, yet the referral followed."""
 
 GROUND_FIELDS = frozenset(
     {
@@ -164,7 +169,8 @@ class Rule(Strict):
     breaches: list[Condition] = Field(default_factory=list)
     cite: list[Citation] = Field(min_length=1)
     verification: Verification
-    grounds: dict[Kind, str] = Field(default_factory=dict)
+    grounds: dict[Wording, str] = Field(default_factory=dict)
+    order_verification: Verification | None = None
     evidence_from: str
     question: str
     note: str | None = None
@@ -212,6 +218,8 @@ class Rule(Strict):
             kinds.add(self.if_false)
         if self.order is not None:
             kinds.add("out_of_order")
+        if self.went_ahead_with is not None:
+            kinds.add("went_ahead")
         return frozenset(kinds)
 
 
@@ -260,13 +268,14 @@ class Procedure(Strict):
     periods: dict[str, list[Period]] = Field(default_factory=dict)
     sources: dict[str, Source]
     evidence_routes: dict[str, EvidenceRoute]
-    ground_defaults: dict[Check, dict[Kind, str]] = Field(default_factory=dict)
+    ground_defaults: dict[Check, dict[Wording, str]] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
     preparation: PreparationField = None
+    next_steps: list[NextStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Procedure:
-        problems: list[str] = []
+        problems: list[str] = _next_step_problems(self)
         seen: set[str] = set()
         for rule in self.rules:
             if rule.id in seen:
@@ -561,5 +570,40 @@ def _check_preparation(value: Preparation | None, info: ValidationInfo) -> Prepa
 
 PreparationField = Annotated[Preparation | None, AfterValidator(_check_preparation)]
 """Procedure.preparation: optional, checked against the procedure's rules and sources."""
+
+
+
+class NextStep(Strict):
+    """One thing the reader can do after the audit: a complaint stage, a reconsideration.
+
+    Shown in the report's "What to do next", in checklist order. ``time_limit``
+    is the time limit as the sources give it (None: they give none).
+    ``if_grounds`` shows the step only when the audit found a ground for
+    challenge; every ``applies_if`` condition must hold (an unknown claimant
+    fact means it does not), so a step about sanctions can be limited to
+    referrals treated as mandatory.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    how: str
+    time_limit: str | None = None
+    if_grounds: bool = False
+    applies_if: list[Condition] = Field(default_factory=list)
+    cite: list[Citation] = Field(min_length=1)
+    note: str | None = None
+
+
+def _next_step_problems(procedure: Procedure) -> list[str]:
+    """Next steps cite only the procedure's sources and test only what a report can know."""
+    problems: list[str] = []
+    for step in procedure.next_steps:
+        for citation in step.cite:
+            if citation.source not in procedure.sources:
+                problems.append(f"next step {step.id}: cites unknown source '{citation.source}'")
+        if any(c.date_in is not None for c in step.applies_if):
+            problems.append(f"next step {step.id}: applies_if may test fact or recorded only")
+    return problems
+
 
 Procedure.model_rebuild()

@@ -8,6 +8,7 @@ traceback reaches the user. The clock is read once, as the default of
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -23,6 +24,7 @@ from auditor.checklist import Procedure, default_checklist, load_procedure
 from auditor.errors import ChecklistError, InputError
 from auditor.load import case_name, load_case
 from auditor.output import refuse_overwriting, to_json, write_atomic
+from auditor.report import redact_case, render_html, render_pdf
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,7 +91,8 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["html", "json", "pdf"]), default="html",
               show_default=True)
 @AS_OF
-@click.option("--redact", is_flag=True, help="Hide the claimant's name, NI number and notes.")
+@click.option("--redact", is_flag=True,
+              help="Hide personal fields (name, NI number, notes, recorded_by): html, pdf and json.")
 @CHECKLIST
 @reports_errors
 def audit(
@@ -104,7 +107,10 @@ def audit(
     day = as_of.date() if as_of else _as_of(None)
     procedure = load_procedure(checklist)
     loaded = load_case(case, as_of=day, steps=procedure.steps)
-    result = Auditor(procedure).audit(loaded, as_of=day, name=case_name(case, loaded))
+    name = case_name(case, loaded)
+    if redact:  # before auditing, so no format can carry a personal field
+        loaded = redact_case(loaded)
+    result = Auditor(procedure).audit(loaded, as_of=day, name=name)
     if output is not None:
         refuse_overwriting(output, case)
     if fmt == "json":
@@ -114,7 +120,17 @@ def audit(
         else:
             write_atomic(output, text)
         return
-    _fail(f"--format {fmt} is not available yet; use --format json", EXIT_OTHER)
+    if fmt == "pdf" and output is None and sys.stdout.isatty():
+        _fail("--format pdf writes binary data: give -o REPORT.pdf", EXIT_INVALID)
+    digest = hashlib.sha256(case.read_bytes()).hexdigest()
+    html = render_html(result, loaded, procedure, redact=redact, case_digest=digest)
+    content: str | bytes = render_pdf(html) if fmt == "pdf" else html
+    if output is not None:
+        write_atomic(output, content)
+    elif isinstance(content, bytes):
+        sys.stdout.buffer.write(content)
+    else:
+        click.echo(content, nl=False)
 
 
 @main.command()

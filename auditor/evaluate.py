@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 
 from auditor.calendar import Unit, WorkingCalendar
 from auditor.case import Case, Event
-from auditor.checklist import Condition, Period, Procedure, Rule
+from auditor.checklist import Citation, Condition, Period, Procedure, Rule
 from auditor.replay import Replay
 
 STATUSES = (
@@ -41,12 +41,20 @@ def spoken_word(value: object) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A rule's status for a case, with the evidence behind it and words for its ground."""
+    """A rule's status for a case, with the evidence behind it and words for its ground.
+
+    ``wording`` names the ground's wording when it is not the status itself
+    (``went_ahead``: the meeting did not take place, yet the procedure went
+    on). ``cite`` adds sources the finding rests on beyond the rule's own
+    (a period's, for a date-based eligibility finding).
+    """
 
     status: str
     evidence: str = "none"
     events: tuple[int, ...] = ()
     detail: Mapping[str, str] = field(default_factory=dict)
+    wording: str | None = None
+    cite: tuple[Citation, ...] = ()
 
 
 NOT_APPLICABLE = Outcome("not_applicable")
@@ -88,13 +96,18 @@ class CaseFacts:
         return {}
 
     @cached_property
-    def referral_date(self) -> date | None:
-        """The referral letter's date, else the meeting's, else the invitation's (spec §4)."""
+    def referral(self) -> tuple[int, date] | None:
+        """The referral letter's index and date, else the meeting's, else the invitation's (spec §4)."""
         for event_type in self.procedure.referral_date:
-            dates = [e.on for _, e in self.of(event_type) if e.happened and e.on is not None]
-            if dates:
-                return min(dates)
+            dated = [(e.on, i) for i, e in self.of(event_type) if e.happened and e.on is not None]
+            if dated:
+                on, index = min(dated)
+                return index, on
         return None
+
+    @property
+    def referral_date(self) -> date | None:
+        return self.referral[1] if self.referral else None
 
 
 def _event(rule: Rule, facts: CaseFacts) -> Outcome:
@@ -136,7 +149,7 @@ def _at_meetings(
             return Outcome("done", "statement", (yes[0],))
         no = [i for i, a in answers if a is False]
         if no:
-            return Outcome(if_false, "statement", tuple(no), {"other": ""})
+            return Outcome(if_false, "statement", tuple(no))
         return Outcome("unevidenced", "none", tuple(i for i, _ in held))
     if recorded and rule.went_ahead_with:
         first_missed = min((e.on for _, e in recorded if e.on), default=None)
@@ -151,8 +164,8 @@ def _at_meetings(
                 if_false,
                 "statement",
                 tuple(sorted({i for i, _ in recorded} | {followed[0][0]})),
-                {"other": f": the meeting did not take place, yet the referral went ahead on "
-                          f"{spoken_date(on)}"},
+                {"date": spoken_date(on)},
+                wording="went_ahead",
             )
         return NOT_APPLICABLE
     if recorded or not rule.went_ahead_with:
@@ -238,13 +251,27 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
         return Outcome("late", "dates", (t_index, index), detail)
     if facts.as_of <= due:
         return Outcome("pending", "dates", (t_index,), detail)
-    refused = [i for i, e in recorded if not meets(e)]
+    refused = [(i, e) for i, e in recorded if not meets(e)]
     if refused:
-        detail["evidence"] = (
-            f"According to {facts.case.whose_word}, it had not happened by then."
-        )
-        return Outcome("late", "statement", (t_index, *refused), detail)
+        detail["evidence"] = f"According to {facts.case.whose_word}, " + "; ".join(
+            _why_not_met(e, deadline.not_met_by) for _, e in refused
+        ) + "."
+        return Outcome("late", "statement", (t_index, *(i for i, _ in refused)), detail)
     return Outcome("unevidenced", "none", (t_index,), detail)
+
+
+def _why_not_met(event: Event, not_met_by: Mapping[str, bool]) -> str:
+    """Words for a recorded target that does not meet a deadline, no stronger than the record."""
+    what = spoken_word(event.type)
+    if not event.happened:
+        return f"the {what} did not happen"
+    reasons = [
+        spoken_word(name) if value else f"not {spoken_word(name)}"
+        for name, value in not_met_by.items()
+        if getattr(event, name) is value
+    ]
+    when = f" on {spoken_date(event.on)}" if event.on else ""
+    return f"the {what} recorded{when} was {' and '.join(reasons)}"
 
 
 def _match(rule: Rule, facts: CaseFacts) -> Outcome:
@@ -302,8 +329,13 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
             reason = " ".join((condition.because or "").split()).format_map(fill)
             if period is not None and period.doubt:
                 reason += " " + " ".join(period.doubt.split())
-            evidence = "dates" if condition.date_in else "statement"
-            return Outcome("ineligible", evidence, (), {"reason": reason} | fill)
+            if condition.date_in and facts.referral is not None:
+                cite = tuple(period.cite) if period else ()
+                return Outcome(
+                    "ineligible", "dates", (facts.referral[0],), {"reason": reason} | fill,
+                    cite=cite,
+                )
+            return Outcome("ineligible", "statement", (), {"reason": reason} | fill)
     if unknown:
         return Outcome("unevidenced", "none", (), {"reason": ""})
     return Outcome("met", "statement")

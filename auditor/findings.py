@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.checklist import Procedure, Rule
+from auditor.checklist import Citation, Procedure, Rule
 from auditor.evaluate import Outcome
 
 
@@ -77,23 +77,32 @@ def ground_text(template: str, values: Mapping[str, str]) -> str:
     return _words(filled.replace(" .", ".").replace(" ,", ","))
 
 
-def sources_of(procedure: Procedure, rule: Rule) -> tuple[SourceRef, ...]:
-    refs = []
-    for citation in rule.cite:
+def sources_of(
+    procedure: Procedure, rule: Rule, extra: tuple[Citation, ...] = ()
+) -> tuple[SourceRef, ...]:
+    """The rule's sources, then any the outcome adds, each once, in that order."""
+    refs: list[SourceRef] = []
+    for citation in (*rule.cite, *extra):
         source = procedure.source(citation)
-        refs.append(SourceRef(source.title, source.ref, citation.paragraph, source.verification))
+        ref = SourceRef(source.title, source.ref, citation.paragraph, source.verification)
+        if ref not in refs:
+            refs.append(ref)
     return tuple(refs)
 
 
 def make_finding(
     procedure: Procedure, rule: Rule, outcome: Outcome, whose: str
 ) -> Finding:
+    verification = rule.verification
+    if outcome.status == "out_of_order" and rule.order_verification is not None:
+        # The order may rest on a weaker source than the duty itself.
+        verification = rule.order_verification
     values = {
         "title": rule.title,
         "should": _words(rule.should),
         "who": rule.who,
         "whose": whose,
-        "authority": _words(procedure.authority[rule.verification]),
+        "authority": _words(procedure.authority[verification]),
         **outcome.detail,
     }
     route = procedure.evidence_routes[rule.evidence_from]
@@ -104,9 +113,9 @@ def make_finding(
         kind=outcome.status,
         evidence=outcome.evidence,
         events=outcome.events,
-        sources=sources_of(procedure, rule),
-        verification=rule.verification,
-        ground=ground_text(procedure.wording(rule, outcome.status), values),
+        sources=sources_of(procedure, rule, outcome.cite),
+        verification=verification,
+        ground=ground_text(procedure.wording(rule, outcome.wording or outcome.status), values),
         how_to_evidence=how,
         question=_words(rule.question),
     )

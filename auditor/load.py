@@ -63,7 +63,10 @@ def _problem(error: Any, data: Any, locate: Locator) -> Problem:
         if loc == ("events",):
             message += " (it may be empty: events: [])"
     elif kind in ("bool_type", "bool_parsing"):
-        message = "must be true, false or unknown"
+        message = (
+            "must be true or false" if loc and loc[-1] == "happened"
+            else "must be true, false or unknown"
+        )
     elif kind == "model_type" and not loc:
         message = "the top level must be a mapping of fields, such as 'events:'"
     elif kind in ("string_type",):

@@ -260,6 +260,9 @@ def test_reports_path_with_a_stand_in_renderer(
     module = types.ModuleType("auditor.report")
     module.render_html = render_html  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "auditor.report", module)
+    import auditor as package
+
+    monkeypatch.setattr(package, "report", module, raising=False)
     out = tmp_path / "out"
     result = _run(["batch", str(EXAMPLES), "-o", str(out), "--reports", "--redact",
                    "--as-of", "2019-06-01"])

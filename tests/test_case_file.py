@@ -146,3 +146,23 @@ def test_a_benefit_outside_the_list_shows_the_list(tmp_path: Path) -> None:
 
 def test_the_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     refused(validate(tmp_path, "- a\n- b\n"), "top level must be a mapping")
+
+
+def test_a_step_given_twice_is_refused(tmp_path: Path) -> None:
+    text = '{"events": [{"on": "2018-05-01", "type": "referral_meeting", "steps": {"3": "done", " 3": "not_done"}}]}'
+    refused(validate(tmp_path, text, "case.json"), "step 3 is given twice")
+
+
+def test_a_step_of_another_shape_says_what_is_allowed(tmp_path: Path) -> None:
+    text = "events:\n  - on: 2018-05-01\n    type: referral_meeting\n    steps: {3: 7}\n"
+    refused(validate(tmp_path, text), "steps.3", "done, not_done or unknown")
+
+
+def test_happened_is_true_or_false_only(tmp_path: Path) -> None:
+    text = "events:\n  - {type: invite_letter, happened: unknown}\n"
+    refused(validate(tmp_path, text), "events[0].happened", "must be true or false")
+
+
+def test_an_absurd_year_is_refused_not_crashed_on(tmp_path: Path) -> None:
+    text = "events:\n  - {on: 9999-12-30, type: referral_letter}\n"
+    refused(validate(tmp_path, text, as_of="2019-01-01"), "outside the years 1900 to 2999")

@@ -56,3 +56,26 @@ def test_case(entry: dict[str, Any], run: Any) -> None:
     for rule, words in entry.get("ground_not", {}).items():
         for text in [words] if isinstance(words, str) else words:
             assert text not in result.findings[rule]["ground"], result.findings[rule]["ground"]
+
+
+def test_an_order_finding_carries_the_order_s_own_verification(run) -> None:
+    result = run(
+        {"events": [{"on": "2019-03-01", "type": "invite_letter"},
+                    {"on": "2019-03-05", "type": "eligibility_check"}]}
+    )
+    assert result.findings["eligibility"]["verification"] == "forum"
+    unevidenced = run({"events": []}).findings["eligibility"]
+    assert unevidenced["verification"] == "verified"
+
+
+def test_a_date_based_finding_cites_the_period_and_the_dated_event(run) -> None:
+    result = run(
+        {"claimant": {"benefit": "jsa", "mandatory": True},
+         "events": [{"on": "2020-03-01", "type": "invite_letter"},
+                    {"on": "2020-03-20", "type": "referral_letter"}]}
+    )
+    finding = result.findings["mandatory-basis"]
+    assert finding["events"] == [1]
+    refs = [s["ref"] for s in finding["sources"]]
+    assert any("secondary source" in ref for ref in refs)
+    assert {s["verification"] for s in finding["sources"]} == {"verified", "secondary"}

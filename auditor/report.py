@@ -1,0 +1,537 @@
+"""The report people use: one self-contained HTML file, and its PDF.
+
+``render_html(audit, case, procedure, redact=..., case_digest=...)`` turns an
+`Audit` into HTML from the jinja2 templates in ``reports/``; ``render_pdf``
+prints that HTML to PDF with WeasyPrint. Contracts:
+
+- Deterministic: the output depends only on the arguments (no clock, no
+  environment), so the same case and ``--as-of`` give the same bytes, in HTML
+  and in PDF (the PDF's dates are the audit date).
+- Safe: autoescape is on; nothing from the case is ever inserted unescaped.
+- Fast: the jinja2 environment, the template, the stylesheet and everything
+  that depends only on the procedure (rule index, diagram layout, working-day
+  calendar) are built once and cached; a call only shapes the case's data.
+- Redaction (``redact=True``): the claimant's name and NI number, every note
+  and ``recorded_by`` (free text that may name someone) are withheld. The
+  claimant facts the rules test (benefit, groups, mandatory, preferred
+  contact) stay, because the grounds cannot be understood without them.
+- Procedure-neutral: all wording about a programme comes from the checklist
+  (titles, grounds, next steps) or from the templates; this module only
+  shapes data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from auditor import __version__
+from auditor.audit import Audit, Auditor
+from auditor.calendar import WorkingCalendar
+from auditor.case import Case, Event
+from auditor.checklist import Condition, NextStep, Procedure, Rule
+from auditor.errors import ChecklistError
+from auditor.evaluate import HOLDS, STATUSES, spoken_word
+from auditor.evaluate import spoken_date as _spoken_date
+from auditor.findings import Finding
+
+GROUND_KINDS = frozenset({"ineligible", "missed", "out_of_order", "content", "late"})
+"""Finding kinds that support a challenge: the record shows the procedure was not kept.
+
+``unevidenced`` (nothing recorded either way) and ``pending`` (not due yet)
+are not grounds; the report lists them as things to check.
+"""
+
+# "Strongest first" (README, "The report"): how firm the rule's source is,
+# then how firm the evidence is, then how serious the failure is, then
+# checklist order. Dates worked out from the record come before a statement,
+# because they do not rest on anyone's recollection.
+_VERIFICATION_RANK = {"verified": 0, "secondary": 1, "forum": 2}
+_EVIDENCE_RANK = {"dates": 0, "statement": 1, "none": 2}
+_KIND_RANK = {"ineligible": 0, "missed": 1, "out_of_order": 2, "content": 3, "late": 4}
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+PARTS = "parts.html.j2"
+
+
+def reports_dir() -> Path:
+    """Where the report templates are: beside the package in a checkout, inside it when installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "reports", here.parent / "reports"):
+        if (candidate / TEMPLATE).is_file():
+            return candidate
+    raise ChecklistError("the report templates are missing from this installation")
+
+
+@cache
+def _environment() -> Environment:
+    folder = reports_dir()
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters["squash"] = _squash
+    env.filters["capfirst"] = _capfirst
+    env.filters["spoken"] = spoken_word
+    env.filters["ordinal"] = _ordinal
+    # The stylesheet is ours, not the case's: inlined once so the report is one file.
+    css = (folder / STYLESHEET).read_text(encoding="utf-8")
+    env.globals["stylesheet"] = Markup(css)
+    return env
+
+
+def _squash(text: str) -> str:
+    """Folded YAML keeps line breaks in places; the report wants one line of words."""
+    return " ".join(str(text).split())
+
+
+def _capfirst(text: str) -> str:
+    # Not jinja's `capitalize`, which lowercases the rest ("WHPL006" must stay).
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+@cache
+def _template() -> Template:
+    return _environment().get_template(TEMPLATE)
+
+
+# A report speaks the same few dates many times; formatting them is a measurable cost.
+spoken_date = lru_cache(maxsize=8192)(_spoken_date)
+
+
+@cache
+def _calendar(country: str, subdivision: str | None) -> WorkingCalendar:
+    return WorkingCalendar(country, subdivision)
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One milestone box of the procedure diagram, laid out once per procedure."""
+
+    state: str
+    label: str
+    y: int
+
+
+@dataclass(frozen=True)
+class _RuleParts:
+    """A rule's pre-rendered HTML (from parts.html.j2): the same in every report."""
+
+    should: Markup
+    source_titles: Markup
+    head: Markup
+
+
+@dataclass(frozen=True)
+class _Fragments:
+    """The procedure's pre-rendered HTML, passed to the template as ``pre``."""
+
+    badge: dict[str, Markup]
+    rules: dict[str, _RuleParts]
+    steps: dict[str, Markup]
+    routes: dict[str, Markup]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What depends only on the procedure: built once, reused for every report."""
+
+    procedure: Procedure
+    fragments: _Fragments
+    rules: dict[str, Rule]
+    order: dict[str, int]
+    event_labels: dict[str, str]
+    nodes: tuple[_Node, ...]
+    diagram_height: int
+    calendar: WorkingCalendar
+    auditor: Auditor
+    fragments_of_cases: dict[tuple[Any, ...], Markup]
+
+    def fragment(self, key: tuple[Any, ...], make: Callable[[], Markup]) -> Markup:
+        """A rendered piece of a report, memoised: rows and diagram boxes recur across cases.
+
+        The key holds everything the piece depends on, so a hit is exactly
+        what rendering would give. Bounded: cleared when it grows large.
+        """
+        found = self.fragments_of_cases.get(key)
+        if found is None:
+            if len(self.fragments_of_cases) > 50_000:
+                self.fragments_of_cases.clear()
+            found = self.fragments_of_cases[key] = make()
+        return found
+
+
+DIAGRAM_BOX = 40
+DIAGRAM_GAP = 18
+
+_PREPARED: dict[int, _Prepared] = {}
+
+
+def _prepared(procedure: Procedure) -> _Prepared:
+    # Keyed by identity: a Procedure is not hashable (it holds lists), and one
+    # process audits against very few procedures. The entry keeps it alive.
+    found = _PREPARED.get(id(procedure))
+    if found is not None and found.procedure is procedure:
+        return found
+    step = DIAGRAM_BOX + DIAGRAM_GAP
+    nodes = tuple(
+        _Node(m.state, m.label, 8 + n * step) for n, m in enumerate(procedure.milestones)
+    )
+    prepared = _Prepared(
+        procedure=procedure,
+        fragments=_fragments(procedure),
+        rules={r.id: r for r in procedure.rules},
+        order={r.id: n for n, r in enumerate(procedure.rules)},
+        event_labels={m.event: m.label for m in procedure.milestones},
+        nodes=nodes,
+        diagram_height=16 + len(nodes) * step - DIAGRAM_GAP,
+        calendar=_calendar(procedure.calendar.country, procedure.calendar.subdivision),
+        auditor=Auditor(procedure),
+        fragments_of_cases={},
+    )
+    if len(_PREPARED) > 16:
+        _PREPARED.clear()
+    _PREPARED[id(procedure)] = prepared
+    return prepared
+
+
+@cache
+def _words() -> Any:
+    """parts.html.j2 as a module: its vocabulary (STATUS, FIRM) and fragment macros."""
+    return _environment().get_template(PARTS).module
+
+
+def _fragments(procedure: Procedure) -> _Fragments:
+    words = _words()
+    sources = procedure.sources
+    return _Fragments(
+        badge={name: Markup(words.status(name)) for name in STATUSES},
+        rules={
+            rule.id: _RuleParts(
+                should=Markup(words.should(rule)),
+                source_titles=Markup(words.source_titles(rule, sources)),
+                head=Markup(words.rule_head(rule)),
+            )
+            for rule in procedure.rules
+        },
+        steps={step.id: Markup(words.next_step(step, sources)) for step in procedure.next_steps},
+        routes={
+            name: Markup(words.route(route, sources))
+            for name, route in procedure.evidence_routes.items()
+        },
+    )
+
+
+def redact_case(case: Case) -> Case:
+    """The case without its personal fields: name, NI number, every note, ``recorded_by``.
+
+    Auditing the redacted case gives the same statuses and findings; only
+    the words "according to ..." fall back to "the case file".
+    """
+    claimant = case.claimant.model_copy(update={"name": None, "nino": None})
+    events = [
+        event.model_copy(
+            update={
+                "note": None,
+                "steps": {
+                    n: record.model_copy(update={"note": None})
+                    for n, record in event.steps.items()
+                },
+            }
+        )
+        for event in case.events
+    ]
+    return case.model_copy(update={"claimant": claimant, "events": events, "recorded_by": None})
+
+
+def ground_order(finding: Finding, order: dict[str, int]) -> tuple[int, int, int, int]:
+    """Sort key for grounds, strongest first (see the module's comment on the ranks)."""
+    return (
+        _VERIFICATION_RANK.get(finding.verification, 9),
+        _EVIDENCE_RANK.get(finding.evidence, 9),
+        _KIND_RANK.get(finding.kind, 9),
+        order.get(finding.rule, 0),
+    )
+
+
+def _applies(step: NextStep, case: Case) -> bool:
+    return all(_holds(condition, case) for condition in step.applies_if)
+
+
+def _holds(condition: Condition, case: Case) -> bool:
+    """A next step's condition; unknown is "does not hold" (only fact and recorded tests)."""
+    if condition.fact is not None:
+        value = case.claimant.fact(condition.fact)
+        if value is None:
+            return False
+        if condition.is_ is not None:
+            return bool(value == condition.is_)
+        if condition.in_ is not None:
+            return value in condition.in_
+        return value not in (condition.not_in or [])
+    if condition.recorded is not None:
+        return any(e.happened and e.type == condition.recorded for e in case.events)
+    return False
+
+
+def _event_fields(event: Event) -> list[tuple[str, object]]:
+    """The yes/no and channel facts recorded for an event, in the case format's field order."""
+    shown: list[tuple[str, object]] = []
+    for name in Event.model_fields:
+        if name in ("on", "type", "note", "happened", "steps"):
+            continue
+        value = getattr(event, name)
+        if value is not None:
+            shown.append((spoken_word(name), value))
+    return shown
+
+
+def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    previous: date | None = None
+    for index, event in enumerate(events):
+        gap: dict[str, Any] | None = None
+        if event.on is not None and previous is not None:
+            gap = {
+                "calendar": prepared.calendar.days_between(previous, event.on, "calendar"),
+                "working": prepared.calendar.days_between(previous, event.on, "working"),
+            }
+        steps = [
+            {
+                "number": number,
+                "status": record.status,
+                "note": None if redact else record.note,
+                "had_note": record.note is not None,
+            }
+            for number, record in sorted(event.steps.items())
+        ]
+        rows.append(
+            {
+                "number": index + 1,
+                "on": spoken_date(event.on) if event.on else None,
+                "iso": event.on.isoformat() if event.on else None,
+                "weekday": f"{event.on:%A}" if event.on else None,
+                "type": event.type,
+                "label": prepared.event_labels.get(event.type, spoken_word(event.type)),
+                "happened": event.happened,
+                "fields": _event_fields(event),
+                "steps": steps,
+                "note": None if redact else event.note,
+                "had_note": event.note is not None,
+                "gap": gap,
+            }
+        )
+        if event.on is not None:
+            previous = event.on
+    return rows
+
+
+Refs = tuple[tuple[int, str, str | None], ...]
+
+
+def _refs(finding: Finding, events: list[Event], prepared: _Prepared) -> Refs:
+    """The events behind a finding: (number shown, label, spoken date)."""
+    return tuple(
+        (
+            index + 1,
+            prepared.event_labels.get(events[index].type, spoken_word(events[index].type)),
+            spoken_date(on) if (on := events[index].on) else None,
+        )
+        for index in finding.events
+        if 0 <= index < len(events)
+    )
+
+
+def _finding_view(
+    finding: Finding, rule: Rule, events: list[Event], prepared: _Prepared, whose: str
+) -> dict[str, Any]:
+    refs = _refs(finding, events, prepared)
+    words = _words()
+    parts = prepared.fragments.rules[rule.id]
+    return {
+        "finding": finding,
+        "rule": rule,
+        "top": prepared.fragment(
+            ("top", rule.id, finding.kind, finding.verification),
+            lambda: Markup(words.ground_top(rule, finding.kind, finding.verification, parts)),
+        ),
+        "middle": prepared.fragment(
+            ("middle", rule.id, finding.sources),
+            lambda: Markup(words.ground_middle(rule, finding.sources)),
+        ),
+        "end": prepared.fragment(
+            ("end", rule.id, finding.sources),
+            lambda: Markup(words.ground_end(rule, finding.sources)),
+        ),
+        "refs": prepared.fragment(("refs", refs), lambda: Markup(words.event_refs(refs))),
+        "shown": prepared.fragment(
+            ("shown", finding.evidence, whose), lambda: Markup(words.shown(finding.evidence, whose))
+        ),
+        "notes": _notes(finding, rule, events),
+    }
+
+
+def _row(
+    rule: Rule, status: str, finding: Finding | None, refs: Refs, prepared: _Prepared, whose: str
+) -> Markup:
+    evidence = finding.evidence if finding else None
+    verification = finding.verification if finding else rule.verification
+    words = _words()
+    parts = prepared.fragments.rules[rule.id]
+    return prepared.fragment(
+        ("row", rule.id, status, evidence, refs, whose, verification),
+        lambda: Markup(words.row(rule, parts, status, evidence, refs, whose, verification)),
+    )
+
+
+def _notes(finding: Finding, rule: Rule, events: list[Event]) -> list[str]:
+    """The case's own notes behind a finding: the step's note for a step, else the events'."""
+    notes: list[str] = []
+    for index in finding.events:
+        if not 0 <= index < len(events):
+            continue
+        event = events[index]
+        if rule.step is not None:
+            record = event.steps.get(rule.step)
+            if record is not None and record.note:
+                notes.append(record.note)
+        elif event.note:
+            notes.append(event.note)
+    return notes
+
+
+def render_html(
+    audit: Audit,
+    case: Case,
+    procedure: Procedure,
+    *,
+    redact: bool = False,
+    case_digest: str,
+) -> str:
+    """The report as one self-contained HTML document (no network, no script).
+
+    ``case_digest`` is shown in the footer (the CLI passes the hex SHA-256 of
+    the case file's bytes). With ``redact``, personal fields are withheld
+    everywhere, including "whose word" inside the grounds (the case is then
+    re-audited without ``recorded_by``, as of the same date).
+    """
+    prepared = _prepared(procedure)
+    if redact:
+        had_author = case.recorded_by is not None
+        case = redact_case(case)
+        if had_author:
+            audit = prepared.auditor.audit(case, as_of=audit.as_of, name=audit.case)
+    events = case.dated_order()
+    by_rule = {f.rule: f for f in audit.findings}
+    whose = case.whose_word
+    rows = []
+    for status in audit.steps:
+        rule = prepared.rules.get(status.rule)
+        if rule is None:
+            continue
+        finding = by_rule.get(status.rule)
+        refs = _refs(finding, events, prepared) if finding else ()
+        rows.append(_row(rule, status.status, finding, refs, prepared, whose))
+    grounds = sorted(
+        (f for f in audit.findings if f.kind in GROUND_KINDS),
+        key=lambda f: ground_order(f, prepared.order),
+    )
+    counts: dict[str, int] = {}
+    for finding in audit.findings:
+        counts[finding.kind] = counts.get(finding.kind, 0) + 1
+    unevidenced = [f for f in audit.findings if f.kind == "unevidenced"]
+    routes: dict[str, list[Rule]] = {}
+    for finding in unevidenced:
+        rule = prepared.rules[finding.rule]
+        routes.setdefault(rule.evidence_from, []).append(rule)
+    next_steps = [
+        step
+        for step in procedure.next_steps
+        if (grounds or not step.if_grounds) and _applies(step, case)
+    ]
+    reached = {state: n + 1 for n, state in enumerate(audit.path)}
+    words = _words()
+    context = {
+        "version": __version__,
+        "audit": audit,
+        "case": case,
+        "redact": redact,
+        "digest": case_digest,
+        "procedure": procedure,
+        "as_of": spoken_date(audit.as_of),
+        "as_of_iso": audit.as_of.isoformat(),
+        "whose": whose,
+        "counts": counts,
+        "held": sum(1 for s in audit.steps if s.status in HOLDS and s.status != "not_applicable"),
+        "grounds": [_finding_view(f, prepared.rules[f.rule], events, prepared, whose) for f in grounds],
+        "unevidenced": [
+            _finding_view(f, prepared.rules[f.rule], events, prepared, whose) for f in unevidenced
+        ],
+        "pending": [
+            _finding_view(f, prepared.rules[f.rule], events, prepared, whose)
+            for f in audit.findings
+            if f.kind == "pending"
+        ],
+        "rows": rows,
+        "timeline": _timeline(events, prepared, redact),
+        "routes": [
+            (name, procedure.evidence_routes[name], rules) for name, rules in routes.items()
+        ],
+        "pre": prepared.fragments,
+        "words": words,
+        "next_steps": next_steps,
+        "nodes": prepared.nodes,
+        "node_html": [
+            prepared.fragment(
+                ("node", node.state, reached.get(node.state), first),
+                lambda node=node, first=first: Markup(  # type: ignore[misc]
+                    words.node(node, reached.get(node.state), DIAGRAM_BOX, DIAGRAM_GAP, first)
+                ),
+            )
+            for first, node in zip(
+                [True] + [False] * (len(prepared.nodes) - 1), prepared.nodes, strict=True
+            )
+        ],
+        "reached": reached,
+        "diagram_height": prepared.diagram_height,
+        "box": DIAGRAM_BOX,
+        "gap": DIAGRAM_GAP,
+        "path_labels": [
+            n.label for state in audit.path for n in prepared.nodes if n.state == state
+        ],
+    }
+    return _template().render(context)
+
+
+def render_pdf(html: str) -> bytes:
+    """Print the report's HTML to A4 PDF with WeasyPrint: selectable text, page numbers.
+
+    Deterministic: the document's dates come from its ``dcterms.created`` /
+    ``dcterms.modified`` meta tags (the audit date), and the PDF identifier
+    is fixed, so the same HTML gives the same bytes. Only local fonts are used.
+    """
+    from weasyprint import HTML  # imported here: it is slow to import and JSON does not need it
+
+    document = HTML(string=html, base_url=None).render()
+    data = document.write_pdf(pdf_identifier=b"whp-audit-report", pdf_tags=True)
+    assert isinstance(data, bytes)
+    return data
