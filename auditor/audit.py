@@ -7,14 +7,15 @@ audits any number of cases with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from auditor.calendar import WorkingCalendar
 from auditor.case import Case
-from auditor.checklist import Procedure
-from auditor.evaluate import HOLDS, CaseFacts, evaluate
+from auditor.checklist import Procedure, Rule
+from auditor.evaluate import HOLDS, CaseFacts, Outcome, evaluate
 from auditor.findings import Finding, make_finding
 from auditor.load import case_warnings
 from auditor.replay import ProcedureMachine
@@ -66,6 +67,38 @@ class Auditor:
         self.calendar = WorkingCalendar(
             procedure.calendar.country, procedure.calendar.subdivision
         )
+        # A finding is a pure function of its rule, outcome and whose word it is: many cases
+        # share one (an unevidenced step, a missed step), so its wording is built once.
+        self._findings: dict[tuple[object, ...], Finding] = {}
+        self._statuses: dict[tuple[str, str], RuleStatus] = {}
+
+    FINDINGS_KEPT = 8_192
+    """Distinct findings kept; past that no more are kept (memory stays bounded)."""
+
+    def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> Finding:
+        # The key is every field of the outcome but its events, whatever fields it has, so
+        # that a field added to `Outcome` can never be left out of it.
+        try:
+            key: tuple[object, ...] | None = (rule.id, whose, *(
+                tuple(value.items()) if isinstance(value, Mapping) else value
+                for name, value in vars(outcome).items() if name != "events"
+            ))
+            template = self._findings.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable field: no caching for this one
+            key, template = None, None
+        if template is None:
+            template = make_finding(self.procedure, rule, replace(outcome, events=()), whose)
+            if key is not None and len(self._findings) < self.FINDINGS_KEPT:
+                # Full: keep what is there. The common wordings come early; clearing would
+                # throw them away to make room for one-off ones (dates).
+                self._findings[key] = template
+        if not outcome.events:
+            return template
+        # A copy with this case's events; dataclasses.replace is ten times slower here.
+        finding: Finding = object.__new__(Finding)
+        vars(finding).update(vars(template))
+        object.__setattr__(finding, "events", outcome.events)
+        return finding
 
     def audit(self, case: Case, *, as_of: date, name: str | None = None) -> Audit:
         """Audit ``case`` as of ``as_of``; ``name`` is the case id when the file gives none."""
@@ -75,9 +108,14 @@ class Auditor:
         steps, findings = [], []
         for rule in self.procedure.rules:
             outcome = evaluate(rule, facts)
-            steps.append(RuleStatus(rule.id, outcome.status))
+            status = self._statuses.get((rule.id, outcome.status))
+            if status is None:  # immutable, so one per rule and status serves every case
+                status = self._statuses[(rule.id, outcome.status)] = RuleStatus(
+                    rule.id, outcome.status
+                )
+            steps.append(status)
             if outcome.status not in HOLDS:
-                findings.append(make_finding(self.procedure, rule, outcome, case.whose_word))
+                findings.append(self._finding(rule, outcome, case.whose_word))
         return Audit(
             case=case.case or name or "case",
             procedure_id=self.procedure.id,

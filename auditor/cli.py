@@ -186,3 +186,48 @@ def new(output: Path, checklist: Path | None) -> None:
         run_new(load_procedure(checklist), output, ask=ask, say=say, today=date.today())
     except Stopped as exc:
         _fail(str(exc), EXIT_OTHER)
+
+
+EXIT_SOME_REJECTED = 3
+
+
+@main.command()
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), required=True,
+              help="The folder for audits.jsonl, findings.csv, errors.csv and index.html.")
+@AS_OF
+@click.option("--reports", is_flag=True, help="Also write one HTML report per case.")
+@click.option("--redact", is_flag=True, help="Hide personal data in the per-case reports.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to audit with; the output is the same for any number.")
+@CHECKLIST
+@reports_errors
+def batch(
+    source: Path,
+    outdir: Path,
+    as_of: Any,
+    reports: bool,
+    redact: bool,
+    jobs: int,
+    checklist: Path | None,
+) -> None:
+    """Audit a caseload: a folder of case files, a .jsonl file or a .csv event log.
+
+    Exit status 0 when every case was audited, 3 when some were rejected (listed
+    in OUTDIR/errors.csv and index.html), 2 when INPUT itself is unusable.
+    """
+    from auditor.batch import ReportsUnavailable, run_batch
+
+    day = as_of.date() if as_of else _as_of(None)
+    try:
+        result = run_batch(source, outdir, as_of=day, jobs=jobs, reports=reports,
+                           redact=redact, checklist=checklist)
+    except ReportsUnavailable as exc:
+        _fail(str(exc), EXIT_OTHER)
+        return
+    click.echo(
+        f"{result.audited} audited, {result.rejected} rejected; see {outdir / 'index.html'}",
+        err=True,
+    )
+    if result.rejected:
+        sys.exit(EXIT_SOME_REJECTED)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 
-from auditor.calendar import WorkingCalendar
+from auditor.calendar import Unit, WorkingCalendar
 from auditor.case import Case, Event
 from auditor.checklist import Citation, Condition, Period, Procedure, Rule
 from auditor.replay import Replay
@@ -24,8 +24,15 @@ STATUSES = (
 HOLDS = frozenset({"done", "met", "not_applicable"})
 
 
+@lru_cache(maxsize=65536)
 def spoken_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
+
+
+@lru_cache(maxsize=65536)
+def _days_between(calendar: WorkingCalendar, start: date, end: date, unit: Unit) -> int:
+    # Cached because a caseload asks the same few thousand spans again and again.
+    return calendar.days_between(start, end, unit)
 
 
 def spoken_word(value: object) -> str:
@@ -50,6 +57,10 @@ class Outcome:
     cite: tuple[Citation, ...] = ()
 
 
+NOT_APPLICABLE = Outcome("not_applicable")
+"""Shared: an `Outcome` is immutable, and this one is the commonest."""
+
+
 @dataclass
 class CaseFacts:
     """A case prepared for checking: events in dated order, indexed by type."""
@@ -70,6 +81,19 @@ class CaseFacts:
 
     def of(self, event_type: str) -> list[tuple[int, Event]]:
         return self.by_type.get(event_type, [])
+
+    def held(self, event_type: str) -> list[tuple[int, Event]]:
+        """Events of the type that took place (happened and attended where that is recorded)."""
+        found = self._held.get(event_type)
+        if found is None:
+            found = self._held[event_type] = [
+                (i, e) for i, e in self.of(event_type) if e.took_place
+            ]
+        return found
+
+    @cached_property
+    def _held(self) -> dict[str, list[tuple[int, Event]]]:
+        return {}
 
     @cached_property
     def referral(self) -> tuple[int, date] | None:
@@ -117,7 +141,7 @@ def _at_meetings(
     """A step or fact recorded at events that must take place (spec §1, meetings)."""
     assert rule.event is not None
     recorded = facts.of(rule.event)
-    held = [(i, e) for i, e in recorded if e.took_place]
+    held = facts.held(rule.event)
     if held:
         answers = [(i, answer(e)) for i, e in held]
         yes = [i for i, a in answers if a is True]
@@ -143,9 +167,9 @@ def _at_meetings(
                 {"date": spoken_date(on)},
                 wording="went_ahead",
             )
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     if recorded or not rule.went_ahead_with:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     return Outcome("unevidenced")
 
 
@@ -171,9 +195,9 @@ def _fact(rule: Rule, facts: CaseFacts) -> Outcome:
 
 def _content(rule: Rule, facts: CaseFacts) -> Outcome:
     assert rule.event is not None
-    held = [(i, e) for i, e in facts.of(rule.event) if e.took_place]
+    held = facts.held(rule.event)
     if not held:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     lacking: list[str] = []
     unknown: list[str] = []
     for part, words in rule.parts.items():
@@ -192,9 +216,9 @@ def _content(rule: Rule, facts: CaseFacts) -> Outcome:
 def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     deadline = rule.deadline
     assert deadline is not None
-    triggers = [(i, e) for i, e in facts.of(deadline.start) if e.took_place and e.on]
+    triggers = [(i, e) for i, e in facts.held(deadline.start) if e.on]
     if not triggers:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     t_index, trigger = triggers[0]
     start = trigger.on
     assert start is not None
@@ -212,12 +236,11 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
             getattr(event, name) is not value for name, value in deadline.not_met_by.items()
         )
 
-    done = sorted(
-        ((e.on, i) for i, e in recorded if e.on is not None and meets(e)),
-    )
-    if done:
-        on, index = done[0]
-        day = facts.calendar.days_between(start, on, deadline.unit)
+    # `recorded` is in dated order (index order), so the first that meets is the earliest.
+    done = next(((e.on, i) for i, e in recorded if e.on is not None and meets(e)), None)
+    if done is not None:
+        on, index = done
+        day = _days_between(facts.calendar, start, on, deadline.unit)
         detail |= {"target_date": spoken_date(on), "days": str(day)}
         if on <= due:
             return Outcome("met", "dates", (t_index, index), detail)
@@ -256,7 +279,7 @@ def _match(rule: Rule, facts: CaseFacts) -> Outcome:
     wanted = facts.case.claimant.fact(rule.claimant_fact)
     happened = [(i, e) for i, e in facts.of(rule.event) if e.happened]
     if wanted is None or not happened:
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     detail = {"preferred": spoken_word(wanted)}
     wrong = [(i, getattr(e, rule.field)) for i, e in happened]
     other = [(i, v) for i, v in wrong if v is not None and v != wanted]
@@ -294,7 +317,7 @@ def _test(condition: Condition, facts: CaseFacts) -> tuple[bool | None, Period |
 
 def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
     if not all(_test(c, facts)[0] is True for c in rule.applies_if):
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     unknown = False
     for condition in rule.breaches:
         result, period = _test(condition, facts)
@@ -319,6 +342,8 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
 
 
 def _applies(rule: Rule, facts: CaseFacts) -> bool:
+    if not rule.applies_if:
+        return True
     return rule.check == "eligibility" or all(_test(c, facts)[0] is True for c in rule.applies_if)
 
 
@@ -336,5 +361,5 @@ CHECKS: dict[str, Callable[[Rule, CaseFacts], Outcome]] = {
 def evaluate(rule: Rule, facts: CaseFacts) -> Outcome:
     """The rule's `Outcome` for the case; ``not_applicable`` when its ``applies_if`` fails."""
     if not _applies(rule, facts):
-        return Outcome("not_applicable")
+        return NOT_APPLICABLE
     return CHECKS[rule.check](rule, facts)

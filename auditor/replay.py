@@ -76,6 +76,7 @@ class ProcedureMachine:
                 self.requires[other].add(mine)
             else:
                 self.requires[mine].add(other)
+        self._variants: dict[tuple[str, ...], Replay] = {}
         self.machine = Machine(
             model=None,
             states=[self.INITIAL, *self._event_of],
@@ -142,16 +143,59 @@ class ProcedureMachine:
 
         return [i for i, _ in sorted(playable, key=key)]
 
-    def replay(self, events: list[Event]) -> Replay:
-        """Replay events (in the case's dated order) and return what the machine saw."""
+    VARIANTS = 10_000
+    """Variants kept; past that no more are kept (memory stays bounded)."""
+
+    def _replay_variant(self, types: tuple[str, ...]) -> Replay:
+        """Run one sequence of event types through the machine; indexes are positions in it."""
         model = Replay()
         self.machine.add_model(model, initial=self.INITIAL)
         try:
-            for index in self.replay_order(events):
-                trigger: Any = getattr(model, "trigger")  # noqa: B009
-                trigger(events[index].type, index=index)
+            trigger: Any = getattr(model, "trigger")  # noqa: B009
+            for position, event_type in enumerate(types):
+                trigger(event_type, index=position)
         finally:
             self.machine.remove_model(model)
+        return model
+
+    def replay(self, events: list[Event]) -> Replay:
+        """Replay events (in the case's dated order) and return what the machine saw.
+
+        Cases with the same *variant* (the same sequence of replayed event
+        types, a run of one type counted once) are run on the machine only
+        once. That is exact: the machine's state, conditions and callbacks
+        depend only on the types; a repeat of the type just replayed reaches
+        nothing new and misses the same milestones as the first of its run,
+        so its deviations are copied with its own index below.
+        """
+        order = self.replay_order(events)
+        runs: list[list[int]] = []
+        types: list[str] = []
+        for index in order:
+            event_type = events[index].type
+            if types and types[-1] == event_type:
+                runs[-1].append(index)
+            else:
+                types.append(event_type)
+                runs.append([index])
+        key = tuple(types)
+        variant = self._variants.get(key)
+        if variant is None:
+            variant = self._replay_variant(key)
+            if len(self._variants) < self.VARIANTS:  # full: keep the early (common) ones
+                self._variants[key] = variant
+        model = Replay(
+            state=variant.state,
+            reached={state: runs[position][0] for state, position in variant.reached.items()},
+            path=list(variant.path),
+        )
+        if variant.pending:
+            missed: dict[int, list[tuple[str, str]]] = {}
+            for dest, missing, position in variant.pending:
+                missed.setdefault(position, []).append((dest, missing))
+            for position in sorted(missed):
+                for index in runs[position]:
+                    model.pending.extend((dest, missing, index) for dest, missing in missed[position])
         for dest, missing, index in model.pending:
             if missing in model.reached:
                 model.breaches.append(

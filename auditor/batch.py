@@ -1,0 +1,490 @@
+"""Batch mode: audit a whole caseload into OUTDIR, streaming, in parallel if asked.
+
+``run_batch`` reads the caseload one case at a time (`auditor.caseload`),
+audits each with one `Auditor` per process, and writes, in input order:
+
+- ``audits.jsonl``: per case, one line holding exactly the JSON that
+  ``whp-audit audit --format json`` gives for it, written compactly (no
+  indentation, so that it is one line; parsed, it is equal);
+- ``findings.csv``: one row per finding;
+- ``errors.csv``: one row per problem of each case that was refused;
+- ``index.html``: the caseload summary (`auditor.stats`);
+- with ``reports``, ``reports/NNNNNN-CASE.html``, one HTML report per case.
+
+Nothing is held but counters: the output goes to temporary files in OUTDIR,
+renamed into place when the batch is complete, so a reader never sees half a
+file. The output depends only on the input, the checklist and ``as_of``:
+with any number of jobs, the bytes are the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import re
+import signal
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import date
+from itertools import chain, islice
+from pathlib import Path
+from typing import IO, Any
+
+import jinja2
+
+from auditor.audit import Audit, Auditor
+from auditor.caseload import Item, input_kind, input_size, read_caseload
+from auditor.checklist import Procedure, load_procedure
+from auditor.errors import InputError
+from auditor.findings import Finding
+from auditor.output import write_atomic
+from auditor.stats import CaseloadStats, CaseSummary
+
+FINDINGS_COLUMNS = (
+    "case", "rule", "title", "kind", "evidence", "verification", "events",
+    "source", "source_ref", "ground", "how_to_evidence",
+)
+ERRORS_COLUMNS = ("case", "file", "line", "field", "message", "allowed")
+CHUNK = 128
+"""Cases per task sent to a worker: large enough to make the hand-off cheap."""
+
+
+class ReportsUnavailable(Exception):
+    """``--reports`` was asked for but this installation has no per-case report renderer."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    audited: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class _Done:
+    """One audited case, ready to write."""
+
+    seq: int
+    jsonl: str
+    findings_csv: str
+    summary: CaseSummary
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """One refused case: its problems as rows of ``errors.csv``."""
+
+    seq: int
+    rows: tuple[tuple[str, ...], ...]
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_PLAIN = json.JSONEncoder(ensure_ascii=False)
+
+
+def compact_json(data: Any) -> str:
+    """One audit as one JSONL line (no trailing newline)."""
+    return _COMPACT.encode(data)
+
+
+def report_name(seq: int, name: str) -> str:
+    """The per-case report's file name: input position first, so that names never collide."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:80] or "case"
+    return f"{seq + 1:06d}-{safe}.html"
+
+
+def _csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _dumps(value: Any) -> str:
+    return _PLAIN.encode(value)
+
+
+def _csv_cells(values: Iterable[Any]) -> str:
+    return _csv_text([values])[:-2]
+
+
+class _Serializer:
+    """An `Audit` as its JSONL line and its findings.csv rows, fast.
+
+    The line is byte for byte ``compact_json(audit.as_json())`` (tests check
+    it); it is assembled from pieces cached per finding wording, since most
+    findings of a caseload repeat word for word and differ only in their
+    events. The caches are bounded.
+    """
+
+    KEPT = 8_192
+
+    def __init__(self) -> None:
+        self._findings: dict[tuple[object, ...], tuple[str, str, str, str]] = {}
+        self._steps: dict[tuple[str, str], str] = {}
+        self._head: dict[tuple[str, str], str] = {}
+
+    def _finding(self, finding: Finding) -> tuple[str, str, str, str]:
+        # Every field but the events, whatever fields a finding has (all are hashable).
+        key = tuple(value for name, value in vars(finding).items() if name != "events")
+        pieces = self._findings.get(key)
+        if pieces is None:
+            text = compact_json(replace(finding, events=()).as_json())
+            before, after = text.split('"events":[]', 1)
+            cells = _csv_cells([finding.rule, finding.title, finding.kind, finding.evidence,
+                                finding.verification])
+            source = finding.sources[0]
+            tail = _csv_cells([source.title, source.ref, finding.ground,
+                               finding.how_to_evidence or ""])
+            pieces = (before + '"events":', after, cells, tail)
+            if len(self._findings) < self.KEPT:  # full: keep the early (common) ones
+                self._findings[key] = pieces
+        return pieces
+
+    @staticmethod
+    def _case_csv(name: str) -> str:
+        if any(c in name for c in ',"\r\n'):
+            return _csv_cells([name])
+        return name
+
+    def _step(self, rule: str, status: str) -> str:
+        piece = self._steps.get((rule, status))
+        if piece is None:
+            piece = self._steps[(rule, status)] = compact_json({"rule": rule, "status": status})
+        return piece
+
+    def line(self, audit: Audit) -> tuple[str, str]:
+        """The JSONL line (no newline) and the findings.csv rows of one audit."""
+        head_key = (audit.procedure_id, audit.procedure_version)
+        head = self._head.get(head_key)
+        if head is None:
+            head = self._head[head_key] = compact_json(
+                {"id": audit.procedure_id, "version": audit.procedure_version}
+            )
+        case_csv = self._case_csv(audit.case)
+        parts = [
+            '{"case":', _dumps(audit.case), ',"procedure":', head, ',"as_of":"',
+            audit.as_of.isoformat(), '","recorded_by":', _dumps(audit.recorded_by),
+            ',"steps":[', ",".join([self._step(s.rule, s.status) for s in audit.steps]),
+            '],"findings":[',
+        ]
+        rows = []
+        for number, finding in enumerate(audit.findings):
+            before, after, cells, tail = self._finding(finding)
+            events = ",".join(map(str, finding.events))
+            if number:
+                parts.append(",")
+            parts += (before, "[", events, "]", after)
+            rows.append(f"{case_csv},{cells},{events.replace(',', ' ')},{tail}\r\n")
+        parts += ('],"path":', compact_json(list(audit.path)), "}")
+        return "".join(parts), "".join(rows)
+
+
+_Chunk = tuple[str, str, str, list[CaseSummary | tuple[tuple[str, ...], ...]]]
+"""A chunk's audits.jsonl text, findings.csv rows, errors.csv rows, and per case its
+summary (audited) or its error rows (refused), in input order."""
+
+
+class _Worker:
+    """What one process needs to audit items: built once per process."""
+
+    def __init__(
+        self, checklist: str | None, as_of: date, reports: str | None, redact: bool
+    ) -> None:
+        preloaded = _PRELOADED.get(checklist)
+        # A forked worker inherits the procedure the parent loaded; reading the YAML again
+        # would cost half a second per process.
+        self.procedure = preloaded or load_procedure(Path(checklist) if checklist else None)
+        self.auditor = Auditor(self.procedure)
+        self.as_of = as_of
+        self.steps = self.procedure.steps
+        self.reports = Path(reports) if reports else None
+        self.redact = redact
+        self.serializer = _Serializer()
+        self.render: Callable[..., str] | None = _renderer() if reports else None
+
+    def run(self, item: Item) -> _Done | _Refused:
+        try:
+            case, name, raw = item.load(as_of=self.as_of, steps=self.steps)
+        except InputError as exc:
+            return _refused(item, item.name_hint(), exc)
+        except Exception as exc:  # one case must never stop the batch
+            return _internal(item, exc)
+        try:
+            audit = self.auditor.audit(case, as_of=self.as_of, name=name)
+            line, rows = self.serializer.line(audit)
+            report = None
+            if self.render is not None and self.reports is not None:
+                import hashlib
+
+                report = report_name(item.seq, audit.case)
+                html = self.render(
+                    audit, case, self.procedure, redact=self.redact,
+                    case_digest=hashlib.sha256(raw).hexdigest(),
+                )
+                write_atomic(self.reports / report, html)
+        except Exception as exc:  # one case must never stop the batch
+            return _internal(item, exc)
+        summary = CaseSummary.of(
+            item.seq, audit.case, (s.status for s in audit.steps),
+            ((f.rule, f.kind, f.evidence) for f in audit.findings), report,
+        )
+        return _Done(item.seq, line, rows, summary)
+
+    def run_chunk(self, items: list[Item]) -> _Chunk:
+        """A chunk's output as a few large strings and small tuples: cheap to send back.
+
+        (Sending a result object per case cost more to unpickle in the parent
+        than the audit itself.)
+        """
+        lines: list[str] = []
+        rows: list[str] = []
+        refusals: list[str] = []
+        cases: list[CaseSummary | tuple[tuple[str, ...], ...]] = []
+        for item in items:
+            result = self.run(item)
+            if isinstance(result, _Done):
+                lines.append(result.jsonl)
+                rows.append(result.findings_csv)
+                cases.append(result.summary)
+            else:
+                refusals.append(_csv_text(result.rows))
+                cases.append(result.rows)
+        jsonl = "\n".join(lines) + "\n" if lines else ""
+        return jsonl, "".join(rows), "".join(refusals), cases
+
+
+def _internal(item: Item, exc: Exception) -> _Refused:
+    problem = f"internal error ({type(exc).__name__}: {exc}); please report it"
+    row = (item.name_hint(), item.label, str(item.line or ""), "", problem, "")
+    return _Refused(item.seq, (row,))
+
+
+def _refused(item: Item, name: str, exc: InputError) -> _Refused:
+    rows = tuple(
+        (name, exc.file, str(p.line or ""), p.field, p.message, p.allowed or "")
+        for p in exc.problems
+    )
+    return _Refused(item.seq, rows)
+
+
+def _renderer() -> Callable[..., str]:
+    try:
+        from auditor import report  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        raise ReportsUnavailable(
+            "--reports needs the per-case HTML report (auditor.report), which this "
+            f"installation does not have ({exc})"
+        ) from None
+    render: Callable[..., str] = report.render_html
+    return render
+
+
+_PROCESS_WORKER: _Worker | None = None
+_PRELOADED: dict[str | None, Procedure] = {}
+
+
+def _init_process(checklist: str | None, as_of: date, reports: str | None, redact: bool) -> None:
+    global _PROCESS_WORKER
+    # Ctrl-C is the parent's to handle (it stops the pool and removes its temporary files);
+    # workers ignoring it keeps a traceback per worker off the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _PROCESS_WORKER = _Worker(checklist, as_of, reports, redact)
+
+
+def _process_chunk(items: list[Item]) -> _Chunk:
+    assert _PROCESS_WORKER is not None
+    return _PROCESS_WORKER.run_chunk(items)
+
+
+def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
+    while chunk := list(islice(items, CHUNK)):
+        yield chunk
+
+
+def _results(
+    items: Iterator[Item], jobs: int, args: tuple[str | None, date, str | None, bool]
+) -> Iterator[tuple[list[Item], _Chunk]]:
+    """Each chunk with its results, in input order; at most a few chunks in flight."""
+    if jobs <= 1:
+        worker = _Worker(*args)
+        for chunk in _chunks(items):
+            yield chunk, worker.run_chunk(chunk)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with context.Pool(jobs, initializer=_init_process, initargs=args) as pool:
+        # A bounded window of chunks in flight, collected in order: the caseload is never
+        # queued whole (Pool.imap would read it all ahead), and the order is the input's.
+        window: deque[tuple[list[Item], Any]] = deque()
+        for chunk in _chunks(items):
+            window.append((chunk, pool.apply_async(_process_chunk, (chunk,))))
+            if len(window) >= jobs * 3:
+                done, pending = window.popleft()
+                yield done, pending.get()
+        while window:
+            done, pending = window.popleft()
+            yield done, pending.get()
+
+
+class _StreamOut:
+    """A file written in OUTDIR under a temporary name, renamed into place on `commit`."""
+
+    def __init__(self, outdir: Path, name: str, header: str) -> None:
+        self.target = outdir / name
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
+        self.temporary = Path(temporary)
+        self.stream: IO[str] = os.fdopen(handle, "w", encoding="utf-8", newline="")
+        self.stream.write(header)
+
+    def commit(self) -> None:
+        self.stream.close()
+        _readable(self.temporary)
+        os.replace(self.temporary, self.target)
+
+    def discard(self) -> None:
+        self.stream.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+def _readable(path: Path) -> None:
+    """Give an output the permissions of an ordinary new file (mkstemp makes it private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
+
+
+def template_dir() -> Path:
+    """Where the report templates are: beside the package in a checkout, inside it installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "reports", here.parent / "reports"):
+        if (candidate / "caseload.html.j2").is_file():
+            return candidate
+    raise FileNotFoundError("the caseload template (reports/caseload.html.j2) is missing")
+
+
+def render_index(stats: CaseloadStats, *, as_of: date, source: str,
+                 errors: list[tuple[str, ...]], more_errors: int, reports: bool) -> str:
+    """The caseload summary page: self-contained HTML, no script, no network."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir()),
+        autoescape=True,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda rate: f"{rate * 100:.1f}%"
+    env.filters["width"] = lambda rate: f"{rate * 100:.2f}"
+    context = stats.as_context()
+    return env.get_template("caseload.html.j2").render(
+        **context, as_of=as_of.isoformat(), source=source, errors=errors,
+        more_errors=more_errors, reports=reports,
+        css=(template_dir() / "caseload.css").read_text(encoding="utf-8"),
+    )
+
+
+ERRORS_SHOWN = 200
+"""Refused cases' problems listed on index.html; all of them are in errors.csv."""
+
+
+def run_batch(
+    source: Path,
+    outdir: Path,
+    *,
+    as_of: date,
+    jobs: int = 1,
+    reports: bool = False,
+    redact: bool = False,
+    checklist: Path | None = None,
+    progress: bool | None = None,
+) -> BatchResult:
+    """Audit every case of ``source`` into ``outdir``.
+
+    Raises `InputError` when the input itself is unusable (nothing is
+    written then), `ReportsUnavailable` when ``reports`` cannot be made. A
+    case that cannot be audited is listed in ``errors.csv`` and counted in
+    `BatchResult.rejected`; it never stops the batch.
+    """
+    procedure: Procedure = load_procedure(checklist)
+    _PRELOADED.clear()
+    _PRELOADED[str(checklist) if checklist else None] = procedure
+    input_kind(source)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError.single(str(outdir), "is a file; -o names a folder for the outputs",
+                                field="-o")
+    if outdir.resolve() == source.resolve() or source.resolve() in outdir.resolve().parents:
+        raise InputError.single(str(outdir), "is inside the input; choose another folder",
+                                field="-o")
+    if reports:
+        _renderer()
+    items = read_caseload(source)
+    first = next(items, None)
+    if first is None:
+        raise InputError.single(str(source), "holds no cases")
+    outdir.mkdir(parents=True, exist_ok=True)
+    if reports:
+        (outdir / "reports").mkdir(exist_ok=True)
+    args = (
+        str(checklist) if checklist else None, as_of,
+        str(outdir / "reports") if reports else None, redact,
+    )
+    if progress is None:
+        progress = sys.stderr.isatty()
+    stats = CaseloadStats(procedure)
+    errors: list[tuple[str, ...]] = []
+    more_errors = 0
+    outs = [
+        _StreamOut(outdir, "audits.jsonl", ""),
+        _StreamOut(outdir, "findings.csv", _csv_text([FINDINGS_COLUMNS])),
+        _StreamOut(outdir, "errors.csv", _csv_text([ERRORS_COLUMNS])),
+    ]
+    audits, findings, refused = (o.stream for o in outs)
+    try:
+        with ExitStack() as stack:
+            bar = _progress_bar(stack, source, progress)
+            for chunk, (jsonl, rows, refusals, cases) in _results(
+                chain([first], items), jobs, args
+            ):
+                audits.write(jsonl)
+                findings.write(rows)
+                refused.write(refusals)
+                for case in cases:
+                    if isinstance(case, CaseSummary):
+                        stats.add(case)
+                        continue
+                    stats.reject()
+                    for row in case:
+                        if len(errors) < ERRORS_SHOWN:
+                            errors.append(row)
+                        else:
+                            more_errors += 1
+                bar(sum(item.size for item in chunk))
+        index = render_index(stats, as_of=as_of, source=source.name, errors=errors,
+                             more_errors=more_errors, reports=reports)
+        for out in outs:
+            out.commit()
+    except BaseException:
+        for out in outs:
+            out.discard()
+        raise
+    write_atomic(outdir / "index.html", index)
+    _readable(outdir / "index.html")
+    return BatchResult(stats.audited, stats.rejected)
+
+
+def _progress_bar(stack: ExitStack, source: Path, show: bool) -> Callable[[int], None]:
+    if not show:
+        return lambda _: None
+    import click
+
+    bar = stack.enter_context(
+        click.progressbar(length=input_size(source), label="Auditing", file=sys.stderr,
+                          show_percent=True, show_eta=True)
+    )
+    return bar.update

@@ -1,0 +1,468 @@
+"""Reading a caseload: a folder of case files, a JSON Lines file, or a CSV event log.
+
+`read_caseload` yields `Item`s one at a time, in a fixed order, and never
+holds the caseload: a folder is listed (names only), a JSONL or CSV file is
+read line by line. An item is the raw material of one case, cheap to send to
+a worker process; `Item.load` turns it into a validated `Case` there, or
+raises a located `InputError` for that case alone.
+
+A problem with the INPUT itself (missing, not a known kind, a CSV whose
+header has a column the auditor does not know) is an `InputError` raised
+before the first item: the whole batch is unusable (exit 2). A problem with
+one case is that case's own error: the batch goes on without it.
+
+Case digests (for the per-case reports): the SHA-256 of the case file's
+bytes for a folder; of the line's bytes (UTF-8, without its line ending) for
+JSONL; of the canonical JSON of the case built from the CSV rows (keys
+sorted, no spaces, UTF-8) for CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Case, Claimant
+from auditor.errors import InputError, Problem
+from auditor.load import case_name, load_case, parse_case
+from auditor.read import MAX_BYTES
+
+CASE_SUFFIXES = (".yaml", ".yml", ".json")
+
+# The CSV event log's columns (see README, "Batch mode"). The claimant's facts
+# and `recorded_by` may be given on any row of the case; steps are `step_N`
+# (done / not_done / unknown) with an optional `step_N_note`.
+CSV_CORE = ("case", "on", "type", "happened", "note")
+CSV_CASE_FIELDS = ("recorded_by",)
+CSV_CLAIMANT_FIELDS = tuple(Claimant.model_fields)
+CSV_EVENT_FIELDS = tuple(
+    dict.fromkeys(f for fields in EVENT_FIELDS.values() for f in fields if f != "steps")
+)
+_TRUE = frozenset({"true", "yes"})
+_FALSE = frozenset({"false", "no"})
+_TRI_CLAIMANT = frozenset({"appealing_support_group", "mandatory"})
+
+Kind = Literal["folder", "jsonl", "csv"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One case's raw material and where it came from.
+
+    ``payload`` is a path (folder), the line's text (JSONL), or the case as
+    plain data (CSV). ``lines`` locates a CSV case's fields: the line of each
+    event's row, and of the row that gave each claimant fact.
+    """
+
+    seq: int
+    kind: Kind
+    label: str
+    default_name: str
+    payload: Any
+    line: int | None = None
+    size: int = 0
+    event_lines: tuple[int, ...] = ()
+    fact_lines: dict[str, int] = field(default_factory=dict)
+    early_error: tuple[Problem, ...] = ()
+
+    def name_hint(self) -> str:
+        """The case's id as far as it can be told without validating it."""
+        data = self.payload
+        if self.kind == "jsonl":
+            try:
+                data = json.loads(data)
+            except (ValueError, RecursionError):
+                return self.default_name
+        if isinstance(data, dict) and isinstance(data.get("case"), str) and data["case"]:
+            return str(data["case"])
+        return self.default_name
+
+    def load(self, *, as_of: date, steps: set[int]) -> tuple[Case, str, bytes]:
+        """The validated case, its name and the bytes its digest is taken of."""
+        if self.early_error:
+            raise InputError(self.label, list(self.early_error))
+        if self.kind == "folder":
+            path = Path(self.payload)
+            case = load_case(path, as_of=as_of, steps=steps)
+            return case, case_name(path, case), path.read_bytes()
+        if self.kind == "jsonl":
+            text: str = self.payload
+            try:
+                data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+            except json.JSONDecodeError as exc:
+                raise InputError.single(
+                    self.label, f"is not valid JSON: {exc.msg} (column {exc.colno})",
+                    line=self.line,
+                ) from None
+            except ValueError as exc:
+                raise InputError.single(self.label, str(exc), line=self.line) from None
+            except RecursionError:
+                raise InputError.single(self.label, "is nested too deeply to be a case",
+                                        line=self.line) from None
+            line = self.line
+            case = parse_case(data, file=self.label, locate=lambda loc: line, as_of=as_of,
+                              steps=steps)
+            return case, case.case or self.default_name, text.encode("utf-8")
+        data = self.payload
+        case = parse_case(data, file=self.label, locate=self._csv_locate, as_of=as_of,
+                          steps=steps)
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return case, case.case or self.default_name, canonical.encode("utf-8")
+
+    def _csv_locate(self, loc: Any) -> int | None:
+        loc = tuple(loc)
+        if (len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int)
+                and 0 <= loc[1] < len(self.event_lines)):
+            return self.event_lines[loc[1]]
+        if len(loc) >= 2 and loc[0] == "claimant":
+            return self.fact_lines.get(str(loc[1]), self.line)
+        if loc and isinstance(loc[0], str):
+            return self.fact_lines.get(loc[0], self.line)
+        return self.line
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key '{key}' appears twice in one object")
+            seen.add(key)
+    return out
+
+
+def input_kind(path: Path) -> Kind:
+    """Which of the three inputs ``path`` is; an `InputError` when it is none of them."""
+    name = str(path)
+    if not path.exists():
+        raise InputError.single(name, "no such file or folder")
+    if path.is_dir():
+        return "folder"
+    if not path.is_file():
+        raise InputError.single(name, "is not a regular file or a folder")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise InputError.single(
+        name,
+        "is not a caseload: give a folder of case files, a .jsonl file (one case per line) "
+        "or a .csv event log",
+    )
+
+
+def input_size(path: Path) -> int:
+    """Bytes to read, for the progress bar."""
+    if path.is_dir():
+        return sum(1 for _ in _case_files(path))
+    return path.stat().st_size
+
+
+def read_caseload(path: Path) -> Iterator[Item]:
+    """The cases of ``path`` in input order; an `InputError` if the input itself is unusable."""
+    kind = input_kind(path)
+    if kind == "folder":
+        return _folder(path)
+    if kind == "jsonl":
+        return _jsonl(path)
+    return _csv(path)
+
+
+def _case_files(folder: Path) -> Iterator[Path]:
+    # Sorted by name so that the order, and so the output, never depends on the file system.
+    names = sorted(p.name for p in folder.iterdir())
+    for name in names:
+        child = folder / name
+        if name.startswith(".") or child.suffix.lower() not in CASE_SUFFIXES:
+            continue
+        if child.is_file():
+            yield child
+
+
+def _folder(folder: Path) -> Iterator[Item]:
+    for seq, child in enumerate(_case_files(folder)):
+        yield Item(seq, "folder", str(child), child.stem, str(child), size=1)
+
+
+def _open_text(path: Path) -> Any:
+    try:
+        stream = path.open("r", encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError.single(str(path), f"cannot be read ({exc.strerror})") from None
+    return stream
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str, int]]:
+    """(line number, text, bytes) per line; undecodable text is marked with a leading NUL."""
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise InputError.single(str(path), f"cannot be read ({exc.strerror})") from None
+    with stream:
+        for number, raw in enumerate(stream, start=1):
+            size = len(raw)
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8"), size
+            except UnicodeDecodeError as exc:
+                yield number, "\x00" + f"byte 0x{raw[exc.start]:02x} is not UTF-8", size
+
+
+def _jsonl(path: Path) -> Iterator[Item]:
+    label = str(path)
+    seq = 0
+    for number, text, size in _lines(path):
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            continue
+        default = f"line-{number}"
+        problems: tuple[Problem, ...] = ()
+        if text.startswith("\x00"):
+            problems = (Problem("", text[1:] + "; save the file as UTF-8", line=number),)
+            text = ""
+        elif len(text) > MAX_BYTES:
+            problems = (
+                Problem("", f"the line is {len(text):,} characters; a case may be at most "
+                            f"{MAX_BYTES:,}", line=number),
+            )
+            text = ""
+        yield Item(seq, "jsonl", label, default, text, line=number, size=size,
+                   early_error=problems)
+        seq += 1
+
+
+def _csv_bool(value: str) -> Any:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    if word == "unknown":
+        return "unknown"
+    return value  # left as text, so the case model says what is allowed
+
+
+@dataclass
+class _Block:
+    """The rows of one case, gathered while reading the CSV."""
+
+    case: str
+    line: int
+    size: int = 0
+    top: dict[str, Any] = field(default_factory=dict)
+    claimant: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    event_lines: list[int] = field(default_factory=list)
+    fact_lines: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def fact(self, target: dict[str, Any], key: str, value: Any, line: int) -> None:
+        if key in target and target[key] != value:
+            self.problems.append(Problem(
+                key, f"is '{value}' here but '{target[key]}' on line {self.fact_lines[key]}; "
+                "give a claimant fact once, or the same on every row", line=line,
+            ))
+            return
+        target[key] = value
+        self.fact_lines.setdefault(key, line)
+
+
+def _csv_header(path: Path, header: list[str]) -> list[str]:
+    allowed = set(CSV_CORE + CSV_CASE_FIELDS + CSV_CLAIMANT_FIELDS + CSV_EVENT_FIELDS)
+    names = [h.strip() for h in header]
+    problems = []
+    for column, name in enumerate(names, start=1):
+        if name in allowed or name == "":
+            continue
+        parts = name.split("_")
+        if len(parts) >= 2 and parts[0] == "step" and parts[1].isdigit() and (
+            len(parts) == 2 or parts[2:] == ["note"]
+        ):
+            continue
+        problems.append(Problem(
+            name, f"(column {column}) is not a column of the event log; a misspelt column "
+            "would silently drop evidence",
+            line=1,
+            allowed="case, on, type, happened, note, recorded_by, the claimant's facts ("
+            + ", ".join(CSV_CLAIMANT_FIELDS) + "), the event fields ("
+            + ", ".join(CSV_EVENT_FIELDS) + "), step_1, step_1_note, ...",
+        ))
+    for required in ("case", "type"):
+        if required not in names:
+            problems.append(Problem(required, "is a required column", line=1))
+    if len(set(n for n in names if n)) != len([n for n in names if n]):
+        problems.append(Problem("", "a column name appears twice in the header", line=1))
+    if problems:
+        raise InputError(str(path), problems)
+    return names
+
+
+def _row_into(block: _Block, names: list[str], row: list[str], line: int) -> None:
+    if len(row) > len(names) and any(v.strip() for v in row[len(names):]):
+        block.problems.append(Problem("", "the row has more cells than the header", line=line))
+    event: dict[str, Any] = {}
+    steps: dict[str, Any] = {}
+    for name, cell in zip(names, row, strict=False):
+        value = cell.strip()
+        if not name or name == "case" or value == "":
+            continue
+        if name in CSV_CASE_FIELDS:
+            block.fact(block.top, name, cell.strip(), line)
+        elif name in CSV_CLAIMANT_FIELDS:
+            fact = _csv_bool(value) if name in _TRI_CLAIMANT else value
+            block.fact(block.claimant, name, fact, line)
+        elif name.startswith("step_"):
+            parts = name.split("_")
+            number = parts[1]
+            record = steps.setdefault(number, {})
+            record["note" if len(parts) > 2 else "status"] = value if len(parts) == 2 else cell
+        elif name == "happened" or name in YES_NO_FIELDS:
+            event[name] = _csv_bool(value)
+        elif name == "note":
+            event["note"] = cell
+        else:
+            event[name] = value
+    if steps:
+        event["steps"] = {
+            number: record if "note" in record else record.get("status", "unknown")
+            for number, record in steps.items()
+        }
+    if "type" in event:
+        block.events.append(event)
+        block.event_lines.append(line)
+    elif len(event) > 0:
+        block.problems.append(Problem(
+            "type", "is empty, but the row records an event; a row without a type may carry "
+            "only the case's claimant facts", line=line,
+        ))
+
+
+def _block_item(seq: int, label: str, block: _Block) -> Item:
+    data: dict[str, Any] = {"case": block.case, **block.top}
+    if block.claimant:
+        data["claimant"] = block.claimant
+    data["events"] = block.events
+    return Item(seq, "csv", label, block.case, data, line=block.line, size=block.size,
+                event_lines=tuple(block.event_lines), fact_lines=dict(block.fact_lines),
+                early_error=tuple(block.problems))
+
+
+def _csv(path: Path) -> Iterator[Item]:
+    label = str(path)
+    with _open_text(path) as stream:
+        try:
+            reader = csv.reader(stream)
+            header = next(reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputError.single(label, f"cannot be read as a UTF-8 CSV file ({exc})") from None
+        if header is None:
+            raise InputError.single(label, "is empty; the event log needs a header row")
+        names = _csv_header(path, header)
+        case_at = names.index("case")
+        seen: set[str] = set()  # case ids already closed: their rows must be together
+        block: _Block | None = None
+        seq = 0
+        while True:
+            line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise InputError.single(
+                    label, f"is not UTF-8 ({exc.reason}); save it as CSV UTF-8", line=line
+                ) from None
+            except csv.Error as exc:
+                raise InputError.single(label, f"is not a readable CSV file: {exc}",
+                                        line=line) from None
+            if not any(cell.strip() for cell in row):
+                continue
+            case = row[case_at].strip() if case_at < len(row) else ""
+            if block is not None and case != block.case:
+                yield _block_item(seq, label, block)
+                seq += 1
+                seen.add(block.case)
+                block = None
+            if block is None:
+                block = _Block(case or f"line-{line}", line)
+                if not case:
+                    block.problems.append(Problem("case", "is empty; every row names its case",
+                                                  line=line))
+                elif case in seen:
+                    block.problems.append(Problem(
+                        "case", f"'{case}' has rows earlier in the file and again here; keep a "
+                        "case's rows together (sort the sheet by the case column)", line=line,
+                    ))
+            block.size += sum(len(c) + 1 for c in row)
+            _row_into(block, names, row, line)
+        if block is not None:
+            yield _block_item(seq, label, block)
+
+
+def csv_columns(steps: Iterable[int], step_notes: Iterable[int] = ()) -> list[str]:
+    """The event log's header, in the order a person fills a row in.
+
+    ``steps`` are the procedure's step numbers; ``step_notes`` those that get
+    a ``step_N_note`` column.
+    """
+    numbers = sorted(steps)
+    notes = set(step_notes)
+    step_columns = []
+    for number in numbers:
+        step_columns.append(f"step_{number}")
+        if number in notes:
+            step_columns.append(f"step_{number}_note")
+    return [
+        "case", "on", "type", "happened", *CSV_EVENT_FIELDS[:3], *step_columns,
+        *CSV_EVENT_FIELDS[3:], "note", *CSV_CASE_FIELDS, *CSV_CLAIMANT_FIELDS,
+    ]
+
+
+def _cell(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def case_rows(case: dict[str, Any], columns: list[str], name: str) -> list[list[str]]:
+    """A case (plain data in the case-file schema) as rows of the event log.
+
+    The claimant's facts and ``recorded_by`` go on the first row; a case
+    with no events is one row with no type. A value with no column raises
+    `ValueError` (it would be lost).
+    """
+    facts: dict[str, Any] = dict(case.get("claimant") or {})
+    if case.get("recorded_by") is not None:
+        facts["recorded_by"] = case["recorded_by"]
+    events = case.get("events") or [{}]
+    rows = []
+    for number, event in enumerate(events):
+        cells: dict[str, Any] = {"case": case.get("case") or name}
+        if number == 0:
+            cells |= facts
+        for key, value in event.items():
+            if key == "steps":
+                for step, record in value.items():
+                    if isinstance(record, dict):
+                        cells[f"step_{step}"] = record.get("status", "unknown")
+                        if record.get("note") is not None:
+                            cells[f"step_{step}_note"] = record["note"]
+                    else:
+                        cells[f"step_{step}"] = record
+            else:
+                cells[key] = value
+        lost = set(cells) - set(columns)
+        if lost:
+            raise ValueError(f"no column for {', '.join(sorted(lost))}")
+        rows.append([_cell(cells.get(column)) for column in columns])
+    return rows

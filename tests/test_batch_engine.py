@@ -1,0 +1,83 @@
+"""The speed-ups are exact: cached replays and serialised lines equal the plain computation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.audit import Auditor
+from auditor.batch import _Serializer, compact_json
+from auditor.case import Case, Event
+from auditor.checklist import load_procedure
+from auditor.load import parse_case
+from auditor.replay import OrderBreach, ProcedureMachine, Replay
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+generate = pytest.importorskip("generate")
+
+AS_OF = date(2025, 1, 1)
+
+
+def _cases(count: int, seed: int) -> list[Case]:
+    procedure = load_procedure()
+    return [
+        parse_case(data, file="x", locate=lambda loc: None, as_of=AS_OF, steps=procedure.steps)
+        for data in generate.cases(count, seed)
+    ]
+
+
+def _uncached(machine: ProcedureMachine, events: list[Event]) -> Replay:
+    """The replay as the engine did it before variants were cached: every event, every case."""
+    model = Replay()
+    machine.machine.add_model(model, initial=machine.INITIAL)
+    trigger: Any = getattr(model, "trigger")  # noqa: B009
+    for index in machine.replay_order(events):
+        trigger(events[index].type, index=index)
+    machine.machine.remove_model(model)
+    for dest, missing, index in model.pending:
+        if missing in model.reached:
+            model.breaches.append(OrderBreach(
+                machine._event_of[dest], machine._event_of[missing], index,
+                model.reached[missing],
+            ))
+    return model
+
+
+def test_variant_cache_gives_the_same_replay() -> None:
+    cached = ProcedureMachine(load_procedure())
+    plain = ProcedureMachine(load_procedure())
+    breaches = 0
+    for case in _cases(400, seed=21):
+        events = case.dated_order()
+        expected = _uncached(plain, events)
+        assert cached.replay(events) == expected
+        assert cached.replay(events) == expected  # and again, from the cache
+        breaches += bool(expected.breaches)
+    assert breaches > 10  # the sample exercises out-of-order cases
+    assert len(cached._variants) < 400
+
+
+def test_serialised_line_is_the_compact_audit_json() -> None:
+    auditor = Auditor(load_procedure())
+    serializer = _Serializer()
+    for case in _cases(200, seed=22):
+        audit = auditor.audit(case, as_of=AS_OF)
+        line, rows = serializer.line(audit)
+        assert line == compact_json(audit.as_json())
+        assert json.loads(line) == audit.as_json()
+        assert rows.count("\r\n") >= len(audit.findings)
+
+
+def test_cached_findings_equal_fresh_ones() -> None:
+    procedure = load_procedure()
+    warm = Auditor(procedure)
+    cases = _cases(150, seed=23)
+    for case in cases:
+        warm.audit(case, as_of=AS_OF)
+    for case in cases:
+        assert warm.audit(case, as_of=AS_OF) == Auditor(procedure).audit(case, as_of=AS_OF)
