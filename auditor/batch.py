@@ -182,7 +182,11 @@ class _Serializer:
                 parts.append(",")
             parts += (before, "[", events, "]", after)
             rows.append(f"{case_csv},{cells},{events.replace(',', ' ')},{tail}\r\n")
-        parts += ('],"path":', compact_json(list(audit.path)), "}")
+        parts += ('],"path":', compact_json(list(audit.path)))
+        if audit.warnings:
+            # The same optional key as Audit.as_json(), present only when there is a warning.
+            parts += (',"warnings":', compact_json(list(audit.warnings)))
+        parts.append("}")
         return "".join(parts), "".join(rows)
 
 
