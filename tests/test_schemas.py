@@ -21,7 +21,9 @@ from auditor.schema import main as schema_main
 from tests.strategies import cases
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").iterdir())
+EXAMPLES = sorted(
+    p for p in (ROOT / "examples").iterdir() if p.suffix in {".yaml", ".yml", ".json"}
+)
 PROCEDURE = load_procedure()
 AUDITOR = Auditor(PROCEDURE)
 
