@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from auditor import cli
 from auditor.audit import Audit, Auditor
 from auditor.checklist import Procedure, load_procedure
 from auditor.load import parse_case
@@ -51,3 +53,29 @@ def run(auditor: Auditor, procedure: Procedure) -> Any:
         return Result(auditor.audit(case, as_of=day, name="test"))
 
     return audit
+
+
+@pytest.fixture
+def procedure_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build the bundled procedure and its auditor once, not once per command run.
+
+    Only the cost changes: the command's own reading, checking, error handling
+    and output all run as they do for a user (the subprocess tests run it whole).
+    """
+    monkeypatch.setattr(cli, "load_procedure", _cached_procedure)
+    monkeypatch.setattr(cli, "Auditor", _cached_auditor)
+
+
+@functools.cache
+def _cached_procedure(path: Path | None = None) -> Procedure:
+    return load_procedure(path)
+
+
+_AUDITORS: dict[int, Auditor] = {}
+
+
+def _cached_auditor(procedure: Procedure) -> Auditor:
+    # Keyed by identity: a procedure is not hashable, and the cached one is reused.
+    if id(procedure) not in _AUDITORS:
+        _AUDITORS[id(procedure)] = Auditor(procedure)
+    return _AUDITORS[id(procedure)]

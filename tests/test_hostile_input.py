@@ -7,7 +7,6 @@ hang (spec §2). These run the real command line.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
@@ -19,9 +18,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from auditor import cli
-from auditor.audit import Auditor
-from auditor.checklist import Procedure, load_procedure
 from auditor.cli import main
 from auditor.read import MAX_BYTES
 
@@ -30,30 +26,8 @@ GOOD = "events:\n  - {on: 2018-05-01, type: invite_letter}\n"
 
 
 
-@pytest.fixture(autouse=True)
-def _procedure_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Build the bundled procedure and its auditor once, not once per command run.
+pytestmark = pytest.mark.usefixtures("procedure_built_once")
 
-    Only the cost changes: the command's own reading, checking, error handling
-    and output all run as they do for a user (the subprocess tests run it whole).
-    """
-    monkeypatch.setattr(cli, "load_procedure", _cached_procedure)
-    monkeypatch.setattr(cli, "Auditor", _cached_auditor)
-
-
-@functools.cache
-def _cached_procedure(path: Path | None = None) -> Procedure:
-    return load_procedure(path)
-
-
-_AUDITORS: dict[int, Auditor] = {}
-
-
-def _cached_auditor(procedure: Procedure) -> Auditor:
-    # Keyed by identity: a procedure is not hashable, and the cached one is reused.
-    if id(procedure) not in _AUDITORS:
-        _AUDITORS[id(procedure)] = Auditor(procedure)
-    return _AUDITORS[id(procedure)]
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
