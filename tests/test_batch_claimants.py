@@ -166,6 +166,7 @@ def test_a_claimants_row_without_events_is_rejected(tmp_path: Path) -> None:
     assert sorted(_audits(out)) == ["A", "B"]
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'id="count-rejected">2<' in index
+    assert "<td>" + str(tmp_path / "claimants.csv") + "</td>" in index
 
 
 def test_a_case_with_no_events_is_a_row_with_only_its_id(tmp_path: Path) -> None:
