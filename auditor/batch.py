@@ -272,7 +272,7 @@ def _internal(item: Item, exc: Exception) -> _Refused:
 
 def _refused(item: Item, name: str, exc: InputError) -> _Refused:
     rows = tuple(
-        (name, exc.file, str(p.line or ""), p.field, p.message, p.allowed or "")
+        (name, p.file or exc.file, str(p.line or ""), p.field, p.message, p.allowed or "")
         for p in exc.problems
     )
     return _Refused(item.seq, rows)
@@ -407,6 +407,7 @@ def run_batch(
     redact: bool = False,
     checklist: Path | None = None,
     progress: bool | None = None,
+    claimants: Path | None = None,
 ) -> BatchResult:
     """Audit every case of ``source`` into ``outdir``.
 
@@ -427,7 +428,7 @@ def run_batch(
                                 field="-o")
     if reports:
         _renderer()
-    items = read_caseload(source)
+    items = read_caseload(source, claimants)
     first = next(items, None)
     if first is None:
         raise InputError.single(str(source), "holds no cases")

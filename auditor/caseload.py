@@ -1,5 +1,12 @@
 """Reading a caseload: a folder of case files, a JSON Lines file, or a CSV event log.
 
+A CSV event log may come with a claimants file (``--claimants``): one row per
+case, the case id and the claimant's facts. It is read whole, before the
+log, into a dict keyed by case id (it is small: one row per case); the log
+is still streamed. A claimants row whose case has no events in the log is
+rejected after the log's cases, so that a mistyped case id is never audited
+as two half cases.
+
 `read_caseload` yields `Item`s one at a time, in a fixed order, and never
 holds the caseload: a folder is listed (names only), a JSONL or CSV file is
 read line by line. An item is the raw material of one case, cheap to send to
@@ -22,7 +29,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +53,8 @@ CSV_EVENT_FIELDS = tuple(
 _TRUE = frozenset({"true", "yes"})
 _FALSE = frozenset({"false", "no"})
 _TRI_CLAIMANT = frozenset({"appealing_support_group", "mandatory"})
+# The claimants file's columns: one row per case (README, "Batch mode").
+CLAIMANTS_COLUMNS = ("case", *CSV_CASE_FIELDS, *CSV_CLAIMANT_FIELDS)
 
 Kind = Literal["folder", "jsonl", "csv"]
 
@@ -55,8 +64,11 @@ class Item:
     """One case's raw material and where it came from.
 
     ``payload`` is a path (folder), the line's text (JSONL), or the case as
-    plain data (CSV). ``lines`` locates a CSV case's fields: the line of each
-    event's row, and of the row that gave each claimant fact.
+    plain data (CSV). ``event_lines`` and ``fact_lines`` locate a CSV case's
+    fields: the line of each event's row, and of the row that gave each
+    claimant fact. ``fact_files`` names the file of each fact that came from
+    a claimants file rather than from ``label`` (key ``claimant``: the row
+    that gave the claimant's facts, for a problem with them as a whole).
     """
 
     seq: int
@@ -69,6 +81,7 @@ class Item:
     event_lines: tuple[int, ...] = ()
     fact_lines: dict[str, int] = field(default_factory=dict)
     early_error: tuple[Problem, ...] = ()
+    fact_files: dict[str, str] = field(default_factory=dict)
 
     def name_hint(self) -> str:
         """The case's id as far as it can be told without validating it."""
@@ -109,10 +122,23 @@ class Item:
                               steps=steps)
             return case, case.case or self.default_name, text.encode("utf-8")
         data = self.payload
-        case = parse_case(data, file=self.label, locate=self._csv_locate, as_of=as_of,
-                          steps=steps)
+        try:
+            case = parse_case(data, file=self.label, locate=self._csv_locate, as_of=as_of,
+                              steps=steps)
+        except InputError as exc:
+            if not self.fact_files:
+                raise
+            raise InputError(exc.file, [self._in_file(p) for p in exc.problems]) from None
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return case, case.case or self.default_name, canonical.encode("utf-8")
+
+    def _in_file(self, problem: Problem) -> Problem:
+        """``problem`` naming the claimants file when the fact it is about came from there."""
+        key = problem.field.removeprefix("claimant.").removesuffix(" (key)")
+        file = self.fact_files.get(key)
+        if file is None or problem.file is not None:
+            return problem
+        return replace(problem, file=file)
 
     def _csv_locate(self, loc: Any) -> int | None:
         loc = tuple(loc)
@@ -165,14 +191,25 @@ def input_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def read_caseload(path: Path) -> Iterator[Item]:
-    """The cases of ``path`` in input order; an `InputError` if the input itself is unusable."""
+def read_caseload(path: Path, claimants: Path | None = None) -> Iterator[Item]:
+    """The cases of ``path`` in input order; an `InputError` if the input itself is unusable.
+
+    ``claimants`` is a claimants file for a CSV event log (read here, whole).
+    """
     kind = input_kind(path)
+    if claimants is not None and kind != "csv":
+        what = "a folder of case files" if kind == "folder" else "a .jsonl file"
+        raise InputError.single(
+            str(claimants),
+            f"goes with a .csv event log only; {path} is {what}, whose cases give the "
+            "claimant's facts themselves (under claimant:)",
+            field="--claimants",
+        )
     if kind == "folder":
         return _folder(path)
     if kind == "jsonl":
         return _jsonl(path)
-    return _csv(path)
+    return _csv(path, _read_claimants(claimants) if claimants is not None else None)
 
 
 def _case_files(folder: Path) -> Iterator[Path]:
@@ -262,14 +299,34 @@ class _Block:
     events: list[dict[str, Any]] = field(default_factory=list)
     event_lines: list[int] = field(default_factory=list)
     fact_lines: dict[str, int] = field(default_factory=dict)
+    fact_files: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+
+    def seed(self, facts: _Facts, file: str) -> None:
+        """Start the case with its row of the claimants file ``file``."""
+        self.top.update(facts.top)
+        self.claimant.update(facts.claimant)
+        self.fact_lines.update(facts.lines)
+        self.fact_files.update(dict.fromkeys(facts.lines, file))
+        if facts.claimant:
+            self.fact_lines["claimant"] = facts.line
+            self.fact_files["claimant"] = file
+        self.problems.extend(facts.problems)
 
     def fact(self, target: dict[str, Any], key: str, value: Any, line: int) -> None:
         if key in target and target[key] != value:
-            self.problems.append(Problem(
-                key, f"is '{value}' here but '{target[key]}' on line {self.fact_lines[key]}; "
-                "give a claimant fact once, or the same on every row", line=line,
-            ))
+            if key in self.fact_files:
+                message = (
+                    f"is '{_cell(value)}' here but '{_cell(target[key])}' in "
+                    f"{self.fact_files[key]} on line {self.fact_lines[key]}; give a claimant "
+                    "fact in one of the two files, or the same in both"
+                )
+            else:
+                message = (
+                    f"is '{value}' here but '{target[key]}' on line {self.fact_lines[key]}; "
+                    "give a claimant fact once, or the same on every row"
+                )
+            self.problems.append(Problem(key, message, line=line))
             return
         target[key] = value
         self.fact_lines.setdefault(key, line)
@@ -352,10 +409,154 @@ def _block_item(seq: int, label: str, block: _Block) -> Item:
     data["events"] = block.events
     return Item(seq, "csv", label, block.case, data, line=block.line, size=block.size,
                 event_lines=tuple(block.event_lines), fact_lines=dict(block.fact_lines),
-                early_error=tuple(block.problems))
+                early_error=tuple(block.problems), fact_files=dict(block.fact_files))
 
 
-def _csv(path: Path) -> Iterator[Item]:
+@dataclass
+class _Facts:
+    """One row of the claimants file: a case's facts and where each is."""
+
+    line: int
+    top: dict[str, Any] = field(default_factory=dict)
+    claimant: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Claimants:
+    """The claimants file, read whole: its rows by case id, in file order."""
+
+    label: str
+    rows: dict[str, _Facts] = field(default_factory=dict)
+    blank: list[_Facts] = field(default_factory=list)  # rows with no case id
+
+    def unmatched(self) -> list[tuple[str, _Facts]]:
+        """The rows no case of the event log took (and those with no case id), by line."""
+        rest = [*self.rows.items(), *(("", facts) for facts in self.blank)]
+        return sorted(rest, key=lambda pair: pair[1].line)
+
+
+def _claimants_header(path: Path, header: list[str]) -> list[str]:
+    allowed = set(CLAIMANTS_COLUMNS)
+    event_log = set(CSV_CORE + CSV_EVENT_FIELDS)
+    names = [h.strip() for h in header]
+    problems = []
+    for column, name in enumerate(names, start=1):
+        if name in allowed or name == "":
+            continue
+        if name in event_log or name.startswith("step_"):
+            message = (f"(column {column}) belongs in the event log, not the claimants file "
+                       "(one row per case: the case id and the claimant's facts)")
+        else:
+            message = (f"(column {column}) is not a column of the claimants file; a misspelt "
+                       "column would silently drop a fact")
+        problems.append(Problem(name, message, line=1, allowed=", ".join(CLAIMANTS_COLUMNS)))
+    if "case" not in names:
+        problems.append(Problem(
+            "case", "is a required column: it names the case each row's facts belong to",
+            line=1, allowed=", ".join(CLAIMANTS_COLUMNS),
+        ))
+    first: dict[str, int] = {}
+    for column, name in enumerate(names, start=1):
+        if name and name in first:
+            problems.append(Problem(
+                name, f"(column {column}) appears twice in the header (first in column "
+                f"{first[name]}); give each column once", line=1,
+            ))
+        first.setdefault(name, column)
+    if problems:
+        raise InputError(str(path), problems)
+    return names
+
+
+def _read_claimants(path: Path) -> _Claimants:
+    """The claimants file, whole; an `InputError` (the batch stops) if it is unusable."""
+    label = str(path)
+    if not path.exists():
+        raise InputError.single(label, "no such file", field="--claimants")
+    if not path.is_file():
+        raise InputError.single(label, "is not a regular file", field="--claimants")
+    if path.suffix.lower() != ".csv":
+        raise InputError.single(
+            label, "is not a .csv file; save the claimants sheet as CSV UTF-8",
+            field="--claimants",
+        )
+    claimants = _Claimants(label)
+    with _open_text(path) as stream:
+        reader = csv.reader(stream)
+        try:
+            header = next(reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputError.single(label, f"cannot be read as a UTF-8 CSV file ({exc})") from None
+        if header is None:
+            raise InputError.single(label, "is empty; the claimants file needs a header row")
+        names = _claimants_header(path, header)
+        case_at = names.index("case")
+        while True:
+            line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise InputError.single(
+                    label, f"is not UTF-8 ({exc.reason}); save it as CSV UTF-8", line=line
+                ) from None
+            except csv.Error as exc:
+                raise InputError.single(label, f"is not a readable CSV file: {exc}",
+                                        line=line) from None
+            if not any(cell.strip() for cell in row):
+                continue
+            case = row[case_at].strip() if case_at < len(row) else ""
+            facts = _claimants_row(label, names, row, line)
+            if not case:
+                facts.problems.append(Problem(
+                    "case", "is empty; every row of the claimants file names its case",
+                    line=line, file=label,
+                ))
+                claimants.blank.append(facts)
+            elif case in claimants.rows:
+                claimants.rows[case].problems.append(Problem(
+                    "case", f"'{case}' has a row on line {claimants.rows[case].line} and again "
+                    "here; give each case one row in the claimants file", line=line, file=label,
+                ))
+            else:
+                claimants.rows[case] = facts
+    return claimants
+
+
+def _claimants_row(label: str, names: list[str], row: list[str], line: int) -> _Facts:
+    facts = _Facts(line)
+    if len(row) > len(names) and any(v.strip() for v in row[len(names):]):
+        facts.problems.append(Problem("", "the row has more cells than the header", line=line,
+                                      file=label))
+    for name, cell in zip(names, row, strict=False):
+        value = cell.strip()
+        if not name or name == "case" or value == "":
+            continue
+        if name in CSV_CASE_FIELDS:
+            facts.top[name] = value
+        else:
+            facts.claimant[name] = _csv_bool(value) if name in _TRI_CLAIMANT else value
+        facts.lines[name] = line
+    return facts
+
+
+def _unmatched_item(seq: int, events: str, claimants: str, case: str, facts: _Facts) -> Item:
+    problems = list(facts.problems)
+    if case:
+        problems.insert(0, Problem(
+            "case", f"'{case}' has no events in {events}; check the case id against the "
+            "event log (letter case matters). To audit a case with no events, give it a row "
+            "there with only its case id", line=facts.line, file=claimants,
+        ))
+    data: dict[str, Any] = {"case": case} if case else {}
+    return Item(seq, "csv", claimants, case or f"line-{facts.line}", data, line=facts.line,
+                early_error=tuple(problems))
+
+
+def _csv(path: Path, claimants: _Claimants | None = None) -> Iterator[Item]:
     label = str(path)
     with _open_text(path) as stream:
         try:
@@ -401,10 +602,17 @@ def _csv(path: Path) -> Iterator[Item]:
                         "case", f"'{case}' has rows earlier in the file and again here; keep a "
                         "case's rows together (sort the sheet by the case column)", line=line,
                     ))
+                elif claimants is not None and case in claimants.rows:
+                    block.seed(claimants.rows.pop(case), claimants.label)
             block.size += sum(len(c) + 1 for c in row)
             _row_into(block, names, row, line)
         if block is not None:
             yield _block_item(seq, label, block)
+            seq += 1
+    if claimants is not None:
+        for case, facts in claimants.unmatched():
+            yield _unmatched_item(seq, label, claimants.label, case, facts)
+            seq += 1
 
 
 def csv_columns(steps: Iterable[int], step_notes: Iterable[int] = ()) -> list[str]:

@@ -200,6 +200,8 @@ EXIT_SOME_REJECTED = 3
 @click.option("--redact", is_flag=True, help="Hide personal data in the per-case reports.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes to audit with; the output is the same for any number.")
+@click.option("--claimants", type=click.Path(path_type=Path), default=None,
+              help="With a .csv event log: a CSV of the claimants' facts, one row per case.")
 @CHECKLIST
 @reports_errors
 def batch(
@@ -209,9 +211,13 @@ def batch(
     reports: bool,
     redact: bool,
     jobs: int,
+    claimants: Path | None,
     checklist: Path | None,
 ) -> None:
     """Audit a caseload: a folder of case files, a .jsonl file or a .csv event log.
+
+    With a .csv event log, --claimants gives the claimants' facts in a second
+    CSV (one row per case) instead of in columns of the log.
 
     Exit status 0 when every case was audited, 3 when some were rejected (listed
     in OUTDIR/errors.csv and index.html), 2 when INPUT itself is unusable.
@@ -221,7 +227,7 @@ def batch(
     day = as_of.date() if as_of else _as_of(None)
     try:
         result = run_batch(source, outdir, as_of=day, jobs=jobs, reports=reports,
-                           redact=redact, checklist=checklist)
+                           redact=redact, checklist=checklist, claimants=claimants)
     except ReportsUnavailable as exc:
         _fail(str(exc), EXIT_OTHER)
         return

@@ -18,8 +18,12 @@ class Problem:
     message: str
     line: int | None = None
     allowed: str | None = None
+    file: str | None = None
+    """The file the problem is in, when not the one its `InputError` names (a batch
+    case read from two CSV files: a claimant fact's problem is in the claimants file)."""
 
     def describe(self, file: str) -> str:
+        file = self.file or file
         where = f"{file}:{self.line}" if self.line else file
         text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         if self.allowed:

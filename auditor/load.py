@@ -121,6 +121,7 @@ def _printable_error(exc: InputError) -> InputError:
                 message=printable(p.message),
                 line=p.line,
                 allowed=printable(p.allowed) if p.allowed is not None else None,
+                file=printable(p.file) if p.file is not None else None,
             )
             for p in exc.problems
         ],
