@@ -7,8 +7,7 @@ audits any number of cases with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -41,6 +40,10 @@ class Audit:
     path: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     """Doubts about the case that do not stop the audit; plain sentences."""
+    wordings: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """Per finding, the `Auditor`'s number for its wording (everything but its events),
+    or -1; equal numbers from one `Auditor` mean equal findings but for their events,
+    so a writer may build what it makes of a wording once."""
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -69,43 +72,46 @@ class Auditor:
         )
         # A finding is a pure function of its rule, outcome and whose word it is: many cases
         # share one (an unevidenced step, a missed step), so its wording is built once.
-        self._findings: dict[tuple[object, ...], Finding] = {}
+        self._findings: dict[tuple[object, ...], tuple[Finding, int]] = {}
         self._statuses: dict[tuple[str, str], RuleStatus] = {}
 
     FINDINGS_KEPT = 8_192
     """Distinct findings kept; past that no more are kept (memory stays bounded)."""
 
-    def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> Finding:
-        # The key is every field of the outcome but its events, whatever fields it has, so
-        # that a field added to `Outcome` can never be left out of it.
-        try:
-            key: tuple[object, ...] | None = (rule.id, whose, *(
-                tuple(value.items()) if isinstance(value, Mapping) else value
-                for name, value in vars(outcome).items() if name != "events"
-            ))
-            template = self._findings.get(key)  # type: ignore[arg-type]
-        except TypeError:  # an unhashable field: no caching for this one
-            key, template = None, None
-        if template is None:
+    OUTCOME_FIELDS = ("status", "evidence", "events", "detail", "wording", "cite")
+    """Every field of `Outcome`, as the cache key below reads them (a test checks the list)."""
+
+    def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> tuple[Finding, int]:
+        """The finding for an outcome and the number of its wording (-1: not kept)."""
+        # The key is every field of the outcome but its events.
+        detail = outcome.detail
+        key = (rule.id, whose, outcome.status, outcome.evidence,
+               tuple(detail.items()) if detail else (), outcome.wording, outcome.cite)
+        kept = self._findings.get(key)
+        if kept is None:
             template = make_finding(self.procedure, rule, replace(outcome, events=()), whose)
-            if key is not None and len(self._findings) < self.FINDINGS_KEPT:
+            number = -1
+            if len(self._findings) < self.FINDINGS_KEPT:
                 # Full: keep what is there. The common wordings come early; clearing would
                 # throw them away to make room for one-off ones (dates).
-                self._findings[key] = template
+                number = len(self._findings)
+                self._findings[key] = (template, number)
+        else:
+            template, number = kept
         if not outcome.events:
-            return template
+            return template, number
         # A copy with this case's events; dataclasses.replace is ten times slower here.
         finding: Finding = object.__new__(Finding)
         vars(finding).update(vars(template))
         object.__setattr__(finding, "events", outcome.events)
-        return finding
+        return finding, number
 
     def audit(self, case: Case, *, as_of: date, name: str | None = None) -> Audit:
         """Audit ``case`` as of ``as_of``; ``name`` is the case id when the file gives none."""
         events = case.dated_order()
         replay = self.machine.replay(events)
         facts = CaseFacts(case, events, replay, as_of, self.procedure, self.calendar)
-        steps, findings = [], []
+        steps, findings, wordings = [], [], []
         for rule in self.procedure.rules:
             outcome = evaluate(rule, facts)
             status = self._statuses.get((rule.id, outcome.status))
@@ -115,7 +121,9 @@ class Auditor:
                 )
             steps.append(status)
             if outcome.status not in HOLDS:
-                findings.append(self._finding(rule, outcome, case.whose_word))
+                finding, number = self._finding(rule, outcome, case.whose_word)
+                findings.append(finding)
+                wordings.append(number)
         return Audit(
             case=case.case or name or "case",
             procedure_id=self.procedure.id,
@@ -126,6 +134,7 @@ class Auditor:
             findings=tuple(findings),
             path=tuple(replay.path),
             warnings=case_warnings(events),
+            wordings=tuple(wordings),
         )
 
 

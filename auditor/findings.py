@@ -8,7 +8,6 @@ evidence (the wording comes from the checklist).
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +72,7 @@ def _words(text: str) -> str:
 
 def ground_text(template: str, values: Mapping[str, str]) -> str:
     """Fill a ground's wording; a placeholder with no value is left empty."""
-    filled = string.Formatter().vformat(_words(template), (), _Blank(values))
+    filled = _words(template).format_map(_Blank(values))
     return _words(filled.replace(" .", ".").replace(" ,", ","))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from auditor.audit import Auditor
 from auditor.batch import _Serializer, compact_json
 from auditor.case import Case, Event
 from auditor.checklist import load_procedure
+from auditor.evaluate import Outcome
+from auditor.findings import Finding
 from auditor.load import parse_case
 from auditor.replay import OrderBreach, ProcedureMachine, Replay
 
@@ -81,3 +84,23 @@ def test_cached_findings_equal_fresh_ones() -> None:
         warm.audit(case, as_of=AS_OF)
     for case in cases:
         assert warm.audit(case, as_of=AS_OF) == Auditor(procedure).audit(case, as_of=AS_OF)
+
+
+def test_the_finding_cache_key_reads_every_field_of_an_outcome() -> None:
+    # A field added to Outcome but left out of the key would let two different findings
+    # share one cached wording.
+    assert tuple(f.name for f in fields(Outcome)) == Auditor.OUTCOME_FIELDS
+
+
+def test_equal_wording_numbers_mean_equal_findings_but_for_events() -> None:
+    auditor = Auditor(load_procedure())
+    seen: dict[int, Finding] = {}
+    for case in _cases(200, seed=24):
+        audit = auditor.audit(case, as_of=AS_OF)
+        assert len(audit.wordings) == len(audit.findings)
+        for finding, number in zip(audit.findings, audit.wordings, strict=True):
+            if number < 0:
+                continue
+            first = seen.setdefault(number, finding)
+            assert replace(first, events=()) == replace(finding, events=())
+    assert len(seen) > 20
