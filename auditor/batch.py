@@ -45,6 +45,7 @@ from auditor.caseload import Item, input_kind, input_size, read_caseload
 from auditor.checklist import Procedure, load_procedure
 from auditor.errors import InputError
 from auditor.findings import Finding
+from auditor.load import CaseloadParser
 from auditor.output import write_atomic
 from auditor.stats import CaseloadStats, CaseSummary
 
@@ -208,6 +209,7 @@ class _Worker:
         self.auditor = Auditor(self.procedure)
         self.as_of = as_of
         self.steps = self.procedure.steps
+        self.parser = CaseloadParser(as_of=as_of, steps=self.steps)
         self.reports = Path(reports) if reports else None
         self.redact = redact
         self.serializer = _Serializer()
@@ -215,7 +217,7 @@ class _Worker:
 
     def run(self, item: Item) -> _Done | _Refused:
         try:
-            case, name, raw = item.load(as_of=self.as_of, steps=self.steps)
+            case, name, raw = item.load(as_of=self.as_of, steps=self.steps, parser=self.parser)
         except InputError as exc:
             return _refused(item, item.name_hint(), exc)
         except Exception as exc:  # one case must never stop the batch

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Case, Claimant
 from auditor.errors import InputError, Problem
-from auditor.load import case_name, load_case, parse_case
+from auditor.load import CaseloadParser, case_name, load_case
 from auditor.read import MAX_BYTES
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -95,8 +95,15 @@ class Item:
             return str(data["case"])
         return self.default_name
 
-    def load(self, *, as_of: date, steps: set[int]) -> tuple[Case, str, bytes]:
-        """The validated case, its name and the bytes its digest is taken of."""
+    def load(
+        self, *, as_of: date, steps: set[int], parser: CaseloadParser | None = None
+    ) -> tuple[Case, str, bytes]:
+        """The validated case, its name and the bytes its digest is taken of.
+
+        ``parser``, built for the same ``as_of`` and ``steps``, validates faster
+        over many cases, with the same results.
+        """
+        parser = parser or CaseloadParser(as_of=as_of, steps=steps)
         if self.early_error:
             raise InputError(self.label, list(self.early_error))
         if self.kind == "folder":
@@ -118,13 +125,11 @@ class Item:
                 raise InputError.single(self.label, "is nested too deeply to be a case",
                                         line=self.line) from None
             line = self.line
-            case = parse_case(data, file=self.label, locate=lambda loc: line, as_of=as_of,
-                              steps=steps)
+            case = parser.parse(data, file=self.label, locate=lambda loc: line)
             return case, case.case or self.default_name, text.encode("utf-8")
         data = self.payload
         try:
-            case = parse_case(data, file=self.label, locate=self._csv_locate, as_of=as_of,
-                              steps=steps)
+            case = parser.parse(data, file=self.label, locate=self._csv_locate)
         except InputError as exc:
             if not self.fact_files:
                 raise

@@ -100,6 +100,94 @@ def parse_case(
         raise InputError(file, problems) from None
 
 
+_STEP_WORDS: dict[tuple[type, object], StepRecord] = {
+    (type(word), word): StepRecord.model_validate(word)
+    for word in ("done", "not_done", "unknown", True, False, None)
+}
+"""A step's plain word, and its type (True == 1), to its record: frozen, so shared."""
+_PLAIN = frozenset({str, bool, type(None)})
+
+
+class CaseloadParser:
+    """`parse_case` for the many cases of a caseload, all in one context (as_of, steps).
+
+    An `Event` is immutable, and a pure function of its mapping and the
+    context; across a caseload the same event mapping comes again and again
+    (a provider's contact on a given day, by a given channel). So an event
+    mapping seen before, with values of the same types, is taken from a
+    bounded cache instead of being validated again. An event with unhashable
+    values (a meeting's steps) is always validated. Results and messages are
+    `parse_case`'s: a case with any error is validated afresh by
+    `parse_case`, on its original data.
+    """
+
+    KEPT = 50_000
+    """Events kept; past that no more are kept (memory stays bounded)."""
+
+    def __init__(self, *, as_of: date | None, steps: set[int] | None) -> None:
+        self.as_of = as_of
+        self.steps = steps
+        self._context = validation_context(as_of=as_of, steps=steps)
+        self._events: dict[tuple[Any, ...], Event] = {}
+        self._step_numbers = {str(n): n for n in steps or ()}
+
+    def parse(self, data: Any, *, file: str, locate: Locator) -> Case:
+        """``data`` as a `Case`, or a located `InputError` exactly as `parse_case` gives."""
+        raw = data.get("events") if type(data) is dict else None
+        if type(raw) is not list:
+            return self._afresh(data, file=file, locate=locate)
+        events: list[Event] = []
+        for given in raw:
+            if type(given) is not dict:
+                return self._afresh(data, file=file, locate=locate)
+            # The types too: True == 1 == 1.0, and only the first is a valid yes.
+            key: tuple[Any, ...] | None = (
+                tuple(given.items()), tuple(map(type, given.values()))
+            )
+            try:
+                event = self._events.get(key)  # type: ignore[arg-type]
+            except TypeError:  # an unhashable value (a meeting's steps): never kept
+                event, key = None, None
+            if event is None:
+                try:
+                    event = self._event(given)
+                except ValidationError:
+                    return self._afresh(data, file=file, locate=locate)
+                if key is not None and len(self._events) < self.KEPT:
+                    self._events[key] = event
+            events.append(event)
+        try:
+            # The case without its events: they are validated above, one by one, as
+            # `Case` would validate them (Case has no check across its events).
+            case = Case.model_validate({**data, "events": []}, context=self._context)
+        except ValidationError:
+            return self._afresh(data, file=file, locate=locate)
+        case.__dict__["events"] = events
+        return case
+
+    def _event(self, given: dict[str, Any]) -> Event:
+        steps = given.get("steps")
+        if type(steps) is not dict or not steps:
+            return Event.model_validate(given, context=self._context)
+        # A meeting's steps, each a plain word, are built from shared records: validating
+        # fifteen `StepRecord`s costs more than the rest of the case. Anything else (a
+        # step with a note, a number the procedure lacks) is left to `Event`.
+        records = {}
+        for number, word in steps.items():
+            known = self._step_numbers.get(number)
+            record = _STEP_WORDS.get((type(word), word)) if type(word) in _PLAIN else None
+            if known is None or record is None:
+                return Event.model_validate(given, context=self._context)
+            records[known] = record
+        # Validated with no steps, so that `Event` still checks that steps belong here.
+        event = Event.model_validate({**given, "steps": {}}, context=self._context)
+        event.__dict__["steps"] = records
+        return event
+
+    def _afresh(self, data: Any, *, file: str, locate: Locator) -> Case:
+        return parse_case(data, file=file, locate=locate, as_of=self.as_of, steps=self.steps)
+
+
 def printable(text: str) -> str:
     """``text`` with every unprintable character written as an escape (``\\u2028``, ``\\x1b``).
 

@@ -1,0 +1,149 @@
+"""The caseload parser shares validated events between cases; it must change nothing else.
+
+`CaseloadParser.parse` must give what `parse_case` gives, case for case: an
+equal `Case` with the same fields set, or the same located problems.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from auditor.case import Case
+from auditor.checklist import load_procedure
+from auditor.errors import InputError
+from auditor.load import CaseloadParser, parse_case
+from auditor.read import parse, read_text, to_plain
+from tests.strategies import cases
+
+STEPS = load_procedure().steps
+AS_OF = date(2025, 1, 1)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _same(a: object, b: object) -> None:
+    """Equal, down to the types and each model's fields set."""
+    assert type(a) is type(b)
+    if isinstance(a, BaseModel):
+        assert isinstance(b, BaseModel)
+        assert a.model_fields_set == b.model_fields_set
+        for name in type(a).model_fields:
+            _same(getattr(a, name), getattr(b, name))
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    else:
+        assert a == b
+
+
+def _outcome(load: Any, data: Any) -> Case | list[tuple[str, str, int | None, str | None]]:
+    try:
+        result: Case = load(data)
+    except InputError as exc:
+        return [(p.field, p.message, p.line, p.allowed) for p in exc.problems]
+    return result
+
+
+def _both(parser: CaseloadParser, data: Any, as_of: date = AS_OF) -> None:
+    fresh = _outcome(
+        lambda d: parse_case(d, file="f", locate=lambda loc: 7, as_of=as_of, steps=STEPS), data
+    )
+    shared = _outcome(lambda d: parser.parse(d, file="f", locate=lambda loc: 7), data)
+    if isinstance(fresh, Case):
+        _same(shared, fresh)
+    else:
+        assert shared == fresh
+
+
+def _example_data() -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        data = to_plain(parse(path, read_text(path))[0])
+        out.append(data)
+        out.append(json.loads(json.dumps(data)))  # as a JSONL line gives it: step keys as text
+    return out
+
+
+def test_examples_parse_the_same_and_share_repeated_events() -> None:
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    for data in _example_data() * 2:
+        _both(parser, data)
+    first = parser.parse(_example_data()[1], file="f", locate=lambda loc: 1)
+    again = parser.parse(_example_data()[1], file="f", locate=lambda loc: 1)
+    plain = [i for i, e in enumerate(first.events) if not e.steps]
+    assert plain and all(again.events[i] is first.events[i] for i in plain)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        # True == 1 == 1.0, but only true is a yes: a cached event must not answer for 1.
+        ({"attended": True}, {"attended": 1}),
+        ({"attended": False}, {"attended": 0.0}),
+        ({"steps": {"1": True}}, {"steps": {"1": 1}}),
+        ({"steps": {"1": "done"}}, {"steps": {"16": "done"}}),
+        ({"steps": {"1": "done"}}, {"steps": {" 1": "done", "1": "done"}}),
+        ({"steps": {"1": "done"}}, {"steps": {"1": {"status": "done", "note": "yes"}}}),
+        ({"steps": {"1": "done"}}, {"steps": {"1": "maybe"}}),
+        ({"steps": {"1": "done"}}, {"happened": False, "steps": {"1": "done"}}),
+    ],
+)
+def test_a_cached_event_never_answers_for_a_different_one(
+    first: dict[str, Any], then: dict[str, Any]
+) -> None:
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    meeting = {"on": "2019-03-04", "type": "referral_meeting"}
+    _both(parser, {"events": [meeting | first]})
+    _both(parser, {"events": [meeting | first]})
+    _both(parser, {"events": [meeting | then]})
+
+
+def test_steps_given_as_words_are_on_the_right_meeting_only() -> None:
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    data = {"events": [
+        {"on": "2019-03-04", "type": "referral_meeting", "steps": {"2": "done", "1": False}},
+        {"on": "2019-03-05", "type": "invite_letter", "steps": {"1": "done"}},
+    ]}
+    _both(parser, data)
+    _both(parser, {"events": data["events"][:1]})
+
+
+def test_a_bad_case_after_good_ones_gives_parse_cases_messages() -> None:
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    good = {"events": [{"on": "2019-03-04", "type": "invite_letter"}]}
+    _both(parser, good)
+    _both(parser, {"events": [{"on": "2019-03-04", "type": "invite_letter"}, {"on": "x"}]})
+    _both(parser, {"events": [{"on": "2019-03-04", "type": "invite_letter"}], "extra": 1})
+    _both(parser, {"events": [{"on": "2026-01-01", "type": "invite_letter"}]})
+    _both(parser, {"events": "none"})
+    _both(parser, ["not", "a", "case"])
+
+
+@given(drawn=cases(), mangle=st.sampled_from([None, 1, 0, 1.0, "unknown", "x", None]))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_case_parses_as_parse_case_parses_it(
+    drawn: tuple[dict[str, Any], date], mangle: object
+) -> None:
+    data, as_of = drawn
+    parser = CaseloadParser(as_of=as_of, steps=STEPS)
+    as_json = json.loads(json.dumps(data))
+    for version in (data, as_json, as_json):  # the last one from the cache
+        _both(parser, version, as_of)
+    if mangle is not None and as_json["events"]:
+        event = dict(as_json["events"][0])
+        for key in list(event):
+            if key not in ("on", "type"):
+                event[key] = mangle
+        _both(parser, {**as_json, "events": [event, *as_json["events"][1:]]}, as_of)
