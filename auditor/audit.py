@@ -7,7 +7,7 @@ audits any number of cases with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -15,7 +15,7 @@ from auditor.calendar import WorkingCalendar
 from auditor.case import Case
 from auditor.checklist import Procedure, Rule
 from auditor.evaluate import HOLDS, CaseFacts, Outcome, evaluate
-from auditor.findings import Finding, make_finding
+from auditor.findings import Finding, FindingFrame, finding_frame
 from auditor.load import case_warnings
 from auditor.replay import ProcedureMachine
 
@@ -44,6 +44,9 @@ class Audit:
     """Per finding, the `Auditor`'s number for its wording (everything but its events),
     or -1; equal numbers from one `Auditor` mean equal findings but for their events,
     so a writer may build what it makes of a wording once."""
+    frames: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """Per finding, the `Auditor`'s number for its frame (`FindingFrame`: all but its
+    events and ground), or -1; equal numbers mean findings equal but for those."""
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -72,7 +75,8 @@ class Auditor:
         )
         # A finding is a pure function of its rule, outcome and whose word it is: many cases
         # share one (an unevidenced step, a missed step), so its wording is built once.
-        self._findings: dict[tuple[object, ...], tuple[Finding, int]] = {}
+        self._findings: dict[tuple[object, ...], tuple[Finding, int, int]] = {}
+        self._frames: dict[tuple[object, ...], tuple[FindingFrame, int]] = {}
         self._statuses: dict[tuple[str, str], RuleStatus] = {}
 
     FINDINGS_KEPT = 8_192
@@ -81,37 +85,44 @@ class Auditor:
     OUTCOME_FIELDS = ("status", "evidence", "events", "detail", "wording", "cite")
     """Every field of `Outcome`, as the cache key below reads them (a test checks the list)."""
 
-    def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> tuple[Finding, int]:
-        """The finding for an outcome and the number of its wording (-1: not kept)."""
-        # The key is every field of the outcome but its events.
+    def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> tuple[Finding, int, int]:
+        """The finding for an outcome, the number of its wording and of its frame (-1: not
+        kept)."""
+        # The key is every field of the outcome but its events; the frame's, all but its
+        # details too.
+        frame_key = (rule.id, whose, outcome.status, outcome.evidence, outcome.wording,
+                     outcome.cite)
         detail = outcome.detail
-        key = (rule.id, whose, outcome.status, outcome.evidence,
-               tuple(detail.items()) if detail else (), outcome.wording, outcome.cite)
+        key = (frame_key, tuple(detail.items()) if detail else ())
         kept = self._findings.get(key)
         if kept is None:
-            template = make_finding(self.procedure, rule, replace(outcome, events=()), whose)
-            number = -1
+            framed = self._frames.get(frame_key)
+            if framed is None:
+                frame = finding_frame(self.procedure, rule, outcome, whose)
+                framed = (frame, -1)
+                if len(self._frames) < self.FINDINGS_KEPT:
+                    framed = self._frames[frame_key] = (frame, len(self._frames))
+            template = framed[0].finding((), detail)
+            kept = (template, -1, framed[1])
             if len(self._findings) < self.FINDINGS_KEPT:
                 # Full: keep what is there. The common wordings come early; clearing would
                 # throw them away to make room for one-off ones (dates).
-                number = len(self._findings)
-                self._findings[key] = (template, number)
-        else:
-            template, number = kept
+                kept = self._findings[key] = (template, len(self._findings), framed[1])
+        template, number, frame_number = kept
         if not outcome.events:
-            return template, number
+            return template, number, frame_number
         # A copy with this case's events; dataclasses.replace is ten times slower here.
         finding: Finding = object.__new__(Finding)
         vars(finding).update(vars(template))
         object.__setattr__(finding, "events", outcome.events)
-        return finding, number
+        return finding, number, frame_number
 
     def audit(self, case: Case, *, as_of: date, name: str | None = None) -> Audit:
         """Audit ``case`` as of ``as_of``; ``name`` is the case id when the file gives none."""
         events = case.dated_order()
         replay = self.machine.replay(events)
         facts = CaseFacts(case, events, replay, as_of, self.procedure, self.calendar)
-        steps, findings, wordings = [], [], []
+        steps, findings, wordings, frames = [], [], [], []
         for rule in self.procedure.rules:
             outcome = evaluate(rule, facts)
             status = self._statuses.get((rule.id, outcome.status))
@@ -121,9 +132,10 @@ class Auditor:
                 )
             steps.append(status)
             if outcome.status not in HOLDS:
-                finding, number = self._finding(rule, outcome, case.whose_word)
+                finding, number, frame = self._finding(rule, outcome, case.whose_word)
                 findings.append(finding)
                 wordings.append(number)
+                frames.append(frame)
         return Audit(
             case=case.case or name or "case",
             procedure_id=self.procedure.id,
@@ -135,6 +147,7 @@ class Auditor:
             path=tuple(replay.path),
             warnings=case_warnings(events),
             wordings=tuple(wordings),
+            frames=tuple(frames),
         )
 
 

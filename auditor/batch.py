@@ -116,42 +116,94 @@ def _csv_cells(values: Iterable[Any]) -> str:
     return _csv_text([values])[:-2]
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a ``'``.
+
+    (OWASP's advice on CSV injection: case names and ``recorded_by`` come from
+    the case file, and a cell such as ``=HYPERLINK(...)`` would run on opening.)
+    """
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def _cell(text: str) -> str:
+    """One cell of a row of several, quoted as `csv.writer` quotes it (QUOTE_MINIMAL)."""
+    text = safe_cell(text)
+    if "," in text or '"' in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+_GROUND = "\x00ground\x00"
+"""Stands in for the ground while a frame is serialised; no ground holds a NUL."""
+
+
 class _Serializer:
     """An `Audit` as its JSONL line and its findings.csv rows, fast.
 
     The line is byte for byte ``compact_json(audit.as_json())`` (tests check
-    it); it is assembled from pieces cached per finding wording, since most
+    it). It is assembled from pieces cached per finding wording, since most
     findings of a caseload repeat word for word and differ only in their
-    events. Wordings are the numbers in `Audit.wordings`, so one serializer
-    serves the audits of one `Auditor`. The caches are bounded as the
-    auditor's are.
+    events, and, for wordings seen once (a ground with dates in it), from
+    pieces cached per frame with only the ground to encode. Wordings and
+    frames are the numbers in `Audit.wordings` and `Audit.frames`, so one
+    serializer serves the audits of one `Auditor`. The caches are bounded
+    as the auditor's are.
     """
 
     def __init__(self) -> None:
         self._findings: dict[int, tuple[str, str, str, str]] = {}
+        self._frames: dict[int, tuple[str, str, str, str, str, str] | None] = {}
         self._steps: dict[tuple[str, str], str] = {}
         self._head: dict[tuple[str, str], str] = {}
 
-    def _finding(self, finding: Finding, wording: int) -> tuple[str, str, str, str]:
+    def _frame(self, finding: Finding, frame: int) -> tuple[str, str, str, str, str, str] | None:
+        """JSON before the events, between them and the ground, after it; the CSV cells
+        before the events, between them and the ground, after it. None: no such pieces."""
+        if frame in self._frames:
+            return self._frames[frame]
+        pieces = None
+        text = compact_json(replace(finding, events=(), ground=_GROUND).as_json())
+        head, rest = text.split('"events":[]', 1)
+        if rest.count(compact_json(_GROUND)) == 1:
+            between, after = rest.split(compact_json(_GROUND))
+            source = finding.sources[0]
+            pieces = (
+                head + '"events":[', "]" + between, after,
+                ",".join(_cell(c) for c in (finding.rule, finding.title, finding.kind,
+                                            finding.evidence, finding.verification)),
+                f"{_cell(source.title)},{_cell(source.ref)}",
+                _cell(finding.how_to_evidence or ""),
+            )
+        if frame >= 0:
+            self._frames[frame] = pieces
+        return pieces
+
+    def _finding(self, finding: Finding, wording: int, frame: int) -> tuple[str, str, str, str]:
+        """JSON before the events and after them; CSV cells before them and after them."""
         pieces = self._findings.get(wording) if wording >= 0 else None
         if pieces is None:
-            text = compact_json(replace(finding, events=()).as_json())
-            before, after = text.split('"events":[]', 1)
-            cells = _csv_cells([finding.rule, finding.title, finding.kind, finding.evidence,
-                                finding.verification])
-            source = finding.sources[0]
-            tail = _csv_cells([source.title, source.ref, finding.ground,
-                               finding.how_to_evidence or ""])
-            pieces = (before + '"events":', after, cells, tail)
+            framed = self._frame(finding, frame)
+            if framed is None:  # a ground holding the stand-in: the slow, sure way
+                text = compact_json(replace(finding, events=()).as_json())
+                before, after = text.split('"events":[]', 1)
+                source = finding.sources[0]
+                pieces = (
+                    before + '"events":[', "]" + after,
+                    _csv_cells([safe_cell(c) for c in (finding.rule, finding.title, finding.kind,
+                                                        finding.evidence, finding.verification)]),
+                    _csv_cells([safe_cell(c) for c in (source.title, source.ref, finding.ground,
+                                                        finding.how_to_evidence or "")]),
+                )
+            else:
+                head, between, after, cells, cited, how = framed
+                pieces = (head, between + compact_json(finding.ground) + after, cells,
+                          f"{cited},{_cell(finding.ground)},{how}")
             if wording >= 0:
                 self._findings[wording] = pieces
         return pieces
-
-    @staticmethod
-    def _case_csv(name: str) -> str:
-        if any(c in name for c in ',"\r\n'):
-            return _csv_cells([name])
-        return name
 
     def _step(self, rule: str, status: str) -> str:
         piece = self._steps.get((rule, status))
@@ -167,7 +219,7 @@ class _Serializer:
             head = self._head[head_key] = compact_json(
                 {"id": audit.procedure_id, "version": audit.procedure_version}
             )
-        case_csv = self._case_csv(audit.case)
+        case_csv = _cell(audit.case)
         parts = [
             '{"case":', _dumps(audit.case), ',"procedure":', head, ',"as_of":"',
             audit.as_of.isoformat(), '","recorded_by":', _dumps(audit.recorded_by),
@@ -175,13 +227,15 @@ class _Serializer:
             '],"findings":[',
         ]
         rows = []
-        wordings = audit.wordings or (-1,) * len(audit.findings)
-        for number, (finding, wording) in enumerate(zip(audit.findings, wordings, strict=True)):
-            before, after, cells, tail = self._finding(finding, wording)
+        unknown = (-1,) * len(audit.findings)
+        numbered = zip(audit.findings, audit.wordings or unknown, audit.frames or unknown,
+                       strict=True)
+        for number, (finding, wording, frame) in enumerate(numbered):
+            before, after, cells, tail = self._finding(finding, wording, frame)
             events = ",".join(map(str, finding.events))
             if number:
                 parts.append(",")
-            parts += (before, "[", events, "]", after)
+            parts += (before, events, after)
             rows.append(f"{case_csv},{cells},{events.replace(',', ' ')},{tail}\r\n")
         parts += ('],"path":', compact_json(list(audit.path)))
         if audit.warnings:
@@ -260,7 +314,7 @@ class _Worker:
                 rows.append(result.findings_csv)
                 cases.append(result.summary)
             else:
-                refusals.append(_csv_text(result.rows))
+                refusals.append(_csv_text([[safe_cell(c) for c in row] for row in result.rows]))
                 cases.append(result.rows)
         jsonl = "\n".join(lines) + "\n" if lines else ""
         settle_heap()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from operator import attrgetter
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -73,6 +74,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_DONE = {"done": True, "not_done": False}
+
+
 class StepRecord(Strict):
     """What the case says of one work-coach step at one meeting."""
 
@@ -100,7 +104,7 @@ class StepRecord(Strict):
 
     @property
     def done(self) -> bool | None:
-        return {"done": True, "not_done": False}.get(self.status)
+        return _DONE.get(self.status)
 
 
 class Claimant(Strict):
@@ -256,6 +260,9 @@ class Event(Strict):
         return self.happened and self.attended is not False
 
 
+_ON = attrgetter("on")
+
+
 class Case(Strict):
     """One claimant's referral (spec §1). ``events`` is required and may be empty."""
 
@@ -274,9 +281,10 @@ class Case(Strict):
 
         Finding ``events`` indexes refer to this order (spec §3).
         """
-        indexed = list(enumerate(self.events))
-        indexed.sort(key=lambda pair: (pair[1].on is None, pair[1].on or date.min, pair[0]))
-        return [event for _, event in indexed]
+        # Python's sort is stable: sorting by date alone keeps ties in file order.
+        dated = sorted((e for e in self.events if e.on is not None), key=_ON)
+        dated.extend(e for e in self.events if e.on is None)
+        return dated
 
 
 def validation_context(*, as_of: date | None, steps: set[int] | None) -> dict[str, Any]:

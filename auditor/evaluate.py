@@ -60,6 +60,19 @@ class Outcome:
 NOT_APPLICABLE = Outcome("not_applicable")
 """Shared: an `Outcome` is immutable, and this one is the commonest."""
 
+_PLAIN: dict[tuple[str, str, tuple[int, ...]], Outcome] = {}
+
+
+def plain(status: str, evidence: str = "none", events: tuple[int, ...] = ()) -> Outcome:
+    """An outcome with no details. Shared, as they repeat from case to case (bounded)."""
+    key = (status, evidence, events)
+    found = _PLAIN.get(key)
+    if found is None:
+        found = Outcome(status, evidence, events)
+        if len(_PLAIN) < 4096:
+            _PLAIN[key] = found
+    return found
+
 
 @dataclass
 class CaseFacts:
@@ -129,28 +142,31 @@ def _event(rule: Rule, facts: CaseFacts) -> Outcome:
                 {"date": spoken_date(on) if on else ""},
             )
     if happened:
-        return Outcome("done", "dates", (happened[0][0],))
+        return plain("done", "dates", (happened[0][0],))
     if recorded:
-        return Outcome("missed", "statement", tuple(i for i, _ in recorded))
-    return Outcome("unevidenced")
+        return plain("missed", "statement", tuple(i for i, _ in recorded))
+    return plain("unevidenced")
 
 
 def _at_meetings(
-    rule: Rule, facts: CaseFacts, answer: Callable[[Event], bool | None], if_false: str
+    rule: Rule, facts: CaseFacts, answers: list[tuple[int, bool | None]], if_false: str
 ) -> Outcome:
-    """A step or fact recorded at events that must take place (spec §1, meetings)."""
+    """A step or fact recorded at events that must take place (spec §1, meetings).
+
+    ``answers`` are the answer at each event of the rule's type that took place.
+    """
     assert rule.event is not None
-    recorded = facts.of(rule.event)
-    held = facts.held(rule.event)
-    if held:
-        answers = [(i, answer(e)) for i, e in held]
-        yes = [i for i, a in answers if a is True]
-        if yes:
-            return Outcome("done", "statement", (yes[0],))
-        no = [i for i, a in answers if a is False]
+    if answers:
+        no: list[int] = []
+        for index, answer in answers:
+            if answer is True:
+                return plain("done", "statement", (index,))
+            if answer is False:
+                no.append(index)
         if no:
-            return Outcome(if_false, "statement", tuple(no))
-        return Outcome("unevidenced", "none", tuple(i for i, _ in held))
+            return plain(if_false, "statement", tuple(no))
+        return plain("unevidenced", "none", tuple(i for i, _ in answers))
+    recorded = facts.of(rule.event)
     if recorded and rule.went_ahead_with:
         first_missed = min((e.on for _, e in recorded if e.on), default=None)
         followed = [
@@ -170,27 +186,27 @@ def _at_meetings(
         return NOT_APPLICABLE
     if recorded or not rule.went_ahead_with:
         return NOT_APPLICABLE
-    return Outcome("unevidenced")
+    return plain("unevidenced")
 
 
 def _step(rule: Rule, facts: CaseFacts) -> Outcome:
+    assert rule.event is not None
     number = rule.step
-
-    def answer(event: Event) -> bool | None:
+    answers = []
+    for index, event in facts.held(rule.event):
         record = event.steps.get(number) if number is not None else None
-        return record.done if record is not None else None
-
-    return _at_meetings(rule, facts, answer, "missed")
+        answers.append((index, record.done if record is not None else None))
+    return _at_meetings(rule, facts, answers, "missed")
 
 
 def _fact(rule: Rule, facts: CaseFacts) -> Outcome:
+    assert rule.event is not None
     name = rule.field or ""
-
-    def answer(event: Event) -> bool | None:
+    answers = []
+    for index, event in facts.held(rule.event):
         value = getattr(event, name)
-        return value if isinstance(value, bool) else None
-
-    return _at_meetings(rule, facts, answer, rule.if_false)
+        answers.append((index, value if isinstance(value, bool) else None))
+    return _at_meetings(rule, facts, answers, rule.if_false)
 
 
 def _content(rule: Rule, facts: CaseFacts) -> Outcome:
@@ -210,40 +226,40 @@ def _content(rule: Rule, facts: CaseFacts) -> Outcome:
         return Outcome("content", "statement", indexes, {"parts": "; ".join(lacking)})
     if unknown:
         return Outcome("unevidenced", "none", indexes, {"parts": "; ".join(unknown)})
-    return Outcome("done", "statement", indexes)
+    return plain("done", "statement", indexes)
 
 
 def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     deadline = rule.deadline
     assert deadline is not None
-    triggers = [(i, e) for i, e in facts.held(deadline.start) if e.on]
-    if not triggers:
+    trigger = next(((i, e.on) for i, e in facts.held(deadline.start) if e.on), None)
+    if trigger is None:
         return NOT_APPLICABLE
-    t_index, trigger = triggers[0]
-    start = trigger.on
-    assert start is not None
+    t_index, start = trigger
     due = facts.calendar.deadline(start, deadline.days, deadline.unit)
+    recorded = facts.of(deadline.to)
+    not_met_by = deadline.not_met_by.items()
+
+    def meets(event: Event) -> bool:
+        return event.happened and all(
+            getattr(event, name) is not value for name, value in not_met_by
+        )
+
+    # `recorded` is in dated order (index order), so the first that meets is the earliest.
+    done = next(((e.on, i) for i, e in recorded if e.on is not None and meets(e)), None)
+    if done is not None and done[0] <= due:
+        # Met: nothing more to say (a rule that holds has no finding to word).
+        return plain("met", "dates", (t_index, done[1]))
     detail = {
         "trigger_date": spoken_date(start),
         "deadline_date": spoken_date(due),
         "limit": str(deadline.days),
         "unit": deadline.unit,
     }
-    recorded = facts.of(deadline.to)
-
-    def meets(event: Event) -> bool:
-        return event.happened and all(
-            getattr(event, name) is not value for name, value in deadline.not_met_by.items()
-        )
-
-    # `recorded` is in dated order (index order), so the first that meets is the earliest.
-    done = next(((e.on, i) for i, e in recorded if e.on is not None and meets(e)), None)
     if done is not None:
         on, index = done
         day = _days_between(facts.calendar, start, on, deadline.unit)
         detail |= {"target_date": spoken_date(on), "days": str(day)}
-        if on <= due:
-            return Outcome("met", "dates", (t_index, index), detail)
         detail["evidence"] = (
             f"It happened on {spoken_date(on)}, {deadline.unit} day {day}, "
             f"{day - deadline.days} day{'s' if day - deadline.days != 1 else ''} late."
@@ -338,7 +354,7 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
             return Outcome("ineligible", "statement", (), {"reason": reason} | fill)
     if unknown:
         return Outcome("unevidenced", "none", (), {"reason": ""})
-    return Outcome("met", "statement")
+    return plain("met", "statement")
 
 
 def _applies(rule: Rule, facts: CaseFacts) -> bool:

@@ -89,9 +89,43 @@ def sources_of(
     return tuple(refs)
 
 
-def make_finding(
-    procedure: Procedure, rule: Rule, outcome: Outcome, whose: str
-) -> Finding:
+@dataclass(frozen=True)
+class FindingFrame:
+    """A finding with blanks for what differs from case to case: its events, and the
+    details (dates, counts) filled into its ground. Built once per rule, kind, wording,
+    extra sources and whose word it is; `finding` fills it in."""
+
+    rule: str
+    title: str
+    kind: str
+    evidence: str
+    sources: tuple[SourceRef, ...]
+    verification: str
+    template: str
+    values: Mapping[str, str]
+    how_to_evidence: str | None
+    question: str
+
+    def finding(self, events: tuple[int, ...], detail: Mapping[str, str]) -> Finding:
+        values = {**self.values, **detail} if detail else self.values
+        filled = self.template.format_map(_Blank(values))
+        return Finding(
+            rule=self.rule,
+            title=self.title,
+            kind=self.kind,
+            evidence=self.evidence,
+            events=events,
+            sources=self.sources,
+            verification=self.verification,
+            ground=_words(filled.replace(" .", ".").replace(" ,", ",")),
+            how_to_evidence=self.how_to_evidence,
+            question=self.question,
+        )
+
+
+def finding_frame(procedure: Procedure, rule: Rule, outcome: Outcome, whose: str) -> FindingFrame:
+    """The frame of the findings of ``rule`` with ``outcome``'s status, evidence, wording
+    and extra sources (its events and details are not read)."""
     verification = rule.verification
     if outcome.status == "out_of_order" and rule.order_verification is not None:
         # The order may rest on a weaker source than the duty itself.
@@ -102,19 +136,26 @@ def make_finding(
         "who": rule.who,
         "whose": whose,
         "authority": _words(procedure.authority[verification]),
-        **outcome.detail,
     }
     route = procedure.evidence_routes[rule.evidence_from]
     how = f"{route.title}: {_words(route.how)}" if outcome.status == "unevidenced" else None
-    return Finding(
+    return FindingFrame(
         rule=rule.id,
         title=rule.title,
         kind=outcome.status,
         evidence=outcome.evidence,
-        events=outcome.events,
         sources=sources_of(procedure, rule, outcome.cite),
         verification=verification,
-        ground=ground_text(procedure.wording(rule, outcome.wording or outcome.status), values),
+        template=_words(procedure.wording(rule, outcome.wording or outcome.status)),
+        values=values,
         how_to_evidence=how,
         question=_words(rule.question),
     )
+
+
+def make_finding(
+    procedure: Procedure, rule: Rule, outcome: Outcome, whose: str
+) -> Finding:
+    """The finding for ``outcome`` of ``rule``; its ground is worded from the checklist."""
+    frame = finding_frame(procedure, rule, outcome, whose)
+    return frame.finding(outcome.events, outcome.detail)

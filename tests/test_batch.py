@@ -274,3 +274,13 @@ def test_reports_path_with_a_stand_in_renderer(
     assert ("EX-rushed", hashlib.sha256(rushed.read_bytes()).hexdigest(), True) in calls
     page = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="reports/000002-EX-rushed.html"' in page
+
+
+def test_errors_csv_writes_a_formula_like_case_name_as_text(tmp_path: Path) -> None:
+    source = tmp_path / "cases.jsonl"
+    bad = {"case": "=1+1", "events": [{"on": "2018-02-30", "type": "invite_letter"}]}
+    source.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    result = run_batch(source, tmp_path / "out", as_of=AS_OF)
+    assert result.rejected == 1
+    rows = list(csv.DictReader((tmp_path / "out" / "errors.csv").open(encoding="utf-8")))
+    assert [row["case"] for row in rows] == ["'=1+1"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from dataclasses import fields, replace
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from auditor.audit import Auditor
-from auditor.batch import _Serializer, compact_json
+from auditor.batch import _Serializer, compact_json, safe_cell
 from auditor.case import Case, Event
 from auditor.checklist import load_procedure
 from auditor.evaluate import Outcome
@@ -104,3 +106,39 @@ def test_equal_wording_numbers_mean_equal_findings_but_for_events() -> None:
             first = seen.setdefault(number, finding)
             assert replace(first, events=()) == replace(finding, events=())
     assert len(seen) > 20
+
+
+def _expected_rows(audit: Any) -> list[list[str]]:
+    rows = []
+    for finding in audit.as_json()["findings"]:
+        cells = [audit.case, finding["rule"], finding["title"], finding["kind"],
+                 finding["evidence"], finding["verification"],
+                 " ".join(map(str, finding["events"])), finding["source"]["title"],
+                 finding["source"]["ref"], finding["ground"], finding["how_to_evidence"] or ""]
+        rows.append([safe_cell(c) for c in cells])
+    return rows
+
+
+def test_findings_csv_rows_are_the_audits_findings() -> None:
+    auditor = Auditor(load_procedure())
+    serializer = _Serializer()
+    for case in [*_cases(150, seed=25), *_cases(150, seed=25)]:  # the second time from caches
+        audit = auditor.audit(case, as_of=AS_OF)
+        _, rows = serializer.line(audit)
+        assert list(csv.reader(io.StringIO(rows, newline=""))) == _expected_rows(audit)
+
+
+def test_a_cell_that_would_be_a_formula_is_written_as_text() -> None:
+    auditor = Auditor(load_procedure())
+    case = Case.model_validate({
+        "case": '=HYPERLINK("http://x","click")', "recorded_by": "+44 7700 900000",
+        "events": [{"on": "2019-01-07", "type": "referral_meeting", "steps": {1: False}},
+                   {"on": "2019-03-07", "type": "referral_letter"}],
+    })
+    audit = auditor.audit(case, as_of=AS_OF)
+    line, rows = _Serializer().line(audit)
+    assert json.loads(line) == audit.as_json()  # the JSON keeps the case's own words
+    parsed = list(csv.reader(io.StringIO(rows, newline="")))
+    assert parsed and all(row[0] == "'" + audit.case for row in parsed)
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in parsed for cell in row)
+    assert safe_cell("-3") == "'-3" and safe_cell("Case 3") == "Case 3"
