@@ -47,7 +47,7 @@ from auditor.errors import InputError
 from auditor.findings import Finding
 from auditor.load import CaseloadParser
 from auditor.output import write_atomic
-from auditor.stats import CaseloadStats, CaseSummary
+from auditor.stats import CaseloadStats, CaseSummary, Tally
 
 FINDINGS_COLUMNS = (
     "case", "rule", "title", "kind", "evidence", "verification", "events",
@@ -245,9 +245,9 @@ class _Serializer:
         return "".join(parts), "".join(rows)
 
 
-_Chunk = tuple[str, str, str, list[CaseSummary | tuple[tuple[str, ...], ...]]]
-"""A chunk's audits.jsonl text, findings.csv rows, errors.csv rows, and per case its
-summary (audited) or its error rows (refused), in input order."""
+_Chunk = tuple[bytes, bytes, bytes, Tally, list[tuple[tuple[str, ...], ...]]]
+"""A chunk's audits.jsonl lines, findings.csv rows and errors.csv rows (UTF-8), the
+counts of its audited cases, and each refused case's error rows, in input order."""
 
 
 class _Worker:
@@ -306,19 +306,22 @@ class _Worker:
         lines: list[str] = []
         rows: list[str] = []
         refusals: list[str] = []
-        cases: list[CaseSummary | tuple[tuple[str, ...], ...]] = []
+        refused: list[tuple[tuple[str, ...], ...]] = []
+        stats = CaseloadStats(self.procedure)
         for item in items:
             result = self.run(item)
             if isinstance(result, _Done):
                 lines.append(result.jsonl)
                 rows.append(result.findings_csv)
-                cases.append(result.summary)
+                stats.add(result.summary)
             else:
                 refusals.append(_csv_text([[safe_cell(c) for c in row] for row in result.rows]))
-                cases.append(result.rows)
+                refused.append(result.rows)
         jsonl = "\n".join(lines) + "\n" if lines else ""
         settle_heap()
-        return jsonl, "".join(rows), "".join(refusals), cases
+        # Bytes, encoded here in parallel: the parent only writes them.
+        return (jsonl.encode("utf-8"), "".join(rows).encode("utf-8"),
+                "".join(refusals).encode("utf-8"), stats.tally(), refused)
 
 
 def settle_heap() -> None:
@@ -415,8 +418,8 @@ class _StreamOut:
         self.target = outdir / name
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
         self.temporary = Path(temporary)
-        self.stream: IO[str] = os.fdopen(handle, "w", encoding="utf-8", newline="")
-        self.stream.write(header)
+        self.stream: IO[bytes] = os.fdopen(handle, "wb")
+        self.stream.write(header.encode("utf-8"))
 
     def commit(self) -> None:
         self.stream.close()
@@ -524,16 +527,14 @@ def run_batch(
     try:
         with ExitStack() as stack:
             bar = _progress_bar(stack, source, progress)
-            for chunk, (jsonl, rows, refusals, cases) in _results(
+            for chunk, (jsonl, rows, refusals, tally, rejects) in _results(
                 chain([first], items), jobs, args
             ):
                 audits.write(jsonl)
                 findings.write(rows)
                 refused.write(refusals)
-                for case in cases:
-                    if isinstance(case, CaseSummary):
-                        stats.add(case)
-                        continue
+                stats.absorb(tally)
+                for case in rejects:
                     stats.reject()
                     for row in case:
                         if len(errors) < ERRORS_SHOWN:

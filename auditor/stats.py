@@ -45,6 +45,20 @@ class CaseSummary(NamedTuple):
                    report)
 
 
+class Tally(NamedTuple):
+    """The counts of part of a caseload, as plain data: cheap to send between processes."""
+
+    audited: int
+    conforming: int
+    clean: int
+    by_rule: dict[str, dict[str, int]]
+    kinds: dict[str, int]
+    evidence: dict[str, int]
+    breach_evidence: dict[str, int]
+    breach_verification: dict[str, int]
+    top: list[tuple[int, int, int, str, str | None]]
+
+
 @dataclass
 class CaseloadStats:
     """Running counts over a caseload; `add` each audited case, `reject` each refused one."""
@@ -85,11 +99,38 @@ class CaseloadStats:
             self.clean += 1
         if breaches:
             # Most breaches first, then most findings, then input order.
-            entry = (breaches, len(findings), -case.seq, case.name, case.report)
-            if len(self._top) < TOP_CASES:
-                heapq.heappush(self._top, entry)
-            elif entry[:3] > self._top[0][:3]:
-                heapq.heapreplace(self._top, entry)
+            self._offer((breaches, len(findings), -case.seq, case.name, case.report))
+
+    def _offer(self, entry: tuple[int, int, int, str, str | None]) -> None:
+        # Input order (seq) makes the ranking total, so the top cases do not depend on
+        # the order in which parts of the caseload are counted.
+        if len(self._top) < TOP_CASES:
+            heapq.heappush(self._top, entry)
+        elif entry[:3] > self._top[0][:3]:
+            heapq.heapreplace(self._top, entry)
+
+    def tally(self) -> Tally:
+        """These counts as plain data, for `absorb` in another process."""
+        return Tally(
+            self.audited, self.conforming, self.clean,
+            {rule: dict(counts) for rule, counts in self.by_rule.items() if counts},
+            dict(self.kinds), dict(self.evidence), dict(self.breach_evidence),
+            dict(self.breach_verification), list(self._top),
+        )
+
+    def absorb(self, tally: Tally) -> None:
+        """Add the counts of another part of the caseload (any order gives the same sums)."""
+        self.audited += tally.audited
+        self.conforming += tally.conforming
+        self.clean += tally.clean
+        for rule, counts in tally.by_rule.items():
+            self.by_rule[rule].update(counts)
+        self.kinds.update(tally.kinds)
+        self.evidence.update(tally.evidence)
+        self.breach_evidence.update(tally.breach_evidence)
+        self.breach_verification.update(tally.breach_verification)
+        for entry in tally.top:
+            self._offer(entry)
 
     def reject(self) -> None:
         self.rejected += 1

@@ -21,6 +21,7 @@ from auditor.evaluate import Outcome
 from auditor.findings import Finding
 from auditor.load import parse_case
 from auditor.replay import OrderBreach, ProcedureMachine, Replay
+from auditor.stats import CaseloadStats, CaseSummary
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 generate = pytest.importorskip("generate")
@@ -142,3 +143,28 @@ def test_a_cell_that_would_be_a_formula_is_written_as_text() -> None:
     assert parsed and all(row[0] == "'" + audit.case for row in parsed)
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in parsed for cell in row)
     assert safe_cell("-3") == "'-3" and safe_cell("Case 3") == "Case 3"
+
+
+def test_counts_of_parts_absorbed_in_any_order_equal_counting_the_whole() -> None:
+    procedure = load_procedure()
+    auditor = Auditor(procedure)
+    summaries = []
+    for seq, case in enumerate(_cases(120, seed=26)):
+        audit = auditor.audit(case, as_of=AS_OF)
+        summaries.append(CaseSummary.of(
+            seq, audit.case, (s.status for s in audit.steps),
+            ((f.rule, f.kind, f.evidence) for f in audit.findings), None))
+    whole = CaseloadStats(procedure)
+    for summary in summaries:
+        whole.add(summary)
+    parts = []
+    for start in range(0, 120, 32):
+        part = CaseloadStats(procedure)
+        for summary in summaries[start:start + 32]:
+            part.add(summary)
+        parts.append(part.tally())
+    merged = CaseloadStats(procedure)
+    for tally in reversed(parts):
+        merged.absorb(tally)
+    assert merged.as_context() == whole.as_context()
+    assert len(whole.as_context()["top"]) == 25
