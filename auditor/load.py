@@ -8,6 +8,7 @@ located), the field and what is allowed (spec §2).
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -121,14 +122,14 @@ class CaseloadParser:
     `parse_case`, on its original data.
     """
 
-    KEPT = 50_000
-    """Events kept; past that no more are kept (memory stays bounded)."""
+    KEPT = 32_768
+    """Events kept, the most recently used (about 1.7 KB each): memory stays bounded."""
 
     def __init__(self, *, as_of: date | None, steps: set[int] | None) -> None:
         self.as_of = as_of
         self.steps = steps
         self._context = validation_context(as_of=as_of, steps=steps)
-        self._events: dict[tuple[Any, ...], Event] = {}
+        self._events: OrderedDict[tuple[Any, ...], Event] = OrderedDict()
         self._step_numbers = {str(n): n for n in steps or ()}
 
     def parse(self, data: Any, *, file: str, locate: Locator) -> Case:
@@ -148,13 +149,16 @@ class CaseloadParser:
                 event = self._events.get(key)  # type: ignore[arg-type]
             except TypeError:  # an unhashable value (a meeting's steps): never kept
                 event, key = None, None
+            else:
+                if event is not None:
+                    self._events.move_to_end(key)  # type: ignore[arg-type]
             if event is None:
                 try:
                     event = self._event(given)
                 except ValidationError:
                     return self._afresh(data, file=file, locate=locate)
-                if key is not None and len(self._events) < self.KEPT:
-                    self._events[key] = event
+                if key is not None:
+                    self._keep(key, event)
             events.append(event)
         try:
             # The case without its events: they are validated above, one by one, as
@@ -164,6 +168,11 @@ class CaseloadParser:
             return self._afresh(data, file=file, locate=locate)
         case.__dict__["events"] = events
         return case
+
+    def _keep(self, key: tuple[Any, ...], event: Event) -> None:
+        self._events[key] = event
+        if len(self._events) > self.KEPT:
+            self._events.popitem(last=False)  # the least recently used
 
     def _event(self, given: dict[str, Any]) -> Event:
         steps = given.get("steps")
