@@ -8,7 +8,6 @@ located), the field and what is allowed (spec §2).
 from __future__ import annotations
 
 import contextlib
-from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -109,27 +108,36 @@ _STEP_WORDS: dict[tuple[type, object], StepRecord] = {
 _PLAIN = frozenset({str, bool, type(None)})
 
 
+_ABSENT = object()
+
+
 class CaseloadParser:
     """`parse_case` for the many cases of a caseload, all in one context (as_of, steps).
 
     An `Event` is immutable, and a pure function of its mapping and the
-    context; across a caseload the same event mapping comes again and again
-    (a provider's contact on a given day, by a given channel). So an event
-    mapping seen before, with values of the same types, is taken from a
-    bounded cache instead of being validated again. An event with unhashable
-    values (a meeting's steps) is always validated. Results and messages are
-    `parse_case`'s: a case with any error is validated afresh by
-    `parse_case`, on its original data.
+    context. Across a caseload the same mapping, but for its date, comes again
+    and again (a provider's contact by a given channel), and so does each date.
+    So an event is made from a *template* (the first event validated with the
+    same fields and values but its date, of the same types) and a date text
+    already validated in this context; anything else is validated in full.
+    Both caches are bounded. A meeting with steps is validated each time
+    (its steps from shared records, see `_event`).
+
+    Results and messages are `parse_case`'s: a case with any error is
+    validated afresh by `parse_case`, on its original data.
     """
 
-    KEPT = 32_768
-    """Events kept, the most recently used (about 1.7 KB each): memory stays bounded."""
+    TEMPLATES = 4096
+    """Event templates kept (a caseload has a few hundred)."""
+    DATES = 65_536
+    """Validated date texts kept (a caseload spans a few thousand days)."""
 
     def __init__(self, *, as_of: date | None, steps: set[int] | None) -> None:
         self.as_of = as_of
         self.steps = steps
         self._context = validation_context(as_of=as_of, steps=steps)
-        self._events: OrderedDict[tuple[Any, ...], Event] = OrderedDict()
+        self._templates: dict[tuple[Any, ...], Event] = {}
+        self._dates: dict[str, date] = {}
         self._step_numbers = {str(n): n for n in steps or ()}
 
     def parse(self, data: Any, *, file: str, locate: Locator) -> Case:
@@ -141,24 +149,12 @@ class CaseloadParser:
         for given in raw:
             if type(given) is not dict:
                 return self._afresh(data, file=file, locate=locate)
-            # The types too: True == 1 == 1.0, and only the first is a valid yes.
-            key: tuple[Any, ...] | None = (
-                tuple(given.items()), tuple(map(type, given.values()))
-            )
-            try:
-                event = self._events.get(key)  # type: ignore[arg-type]
-            except TypeError:  # an unhashable value (a meeting's steps): never kept
-                event, key = None, None
-            else:
-                if event is not None:
-                    self._events.move_to_end(key)  # type: ignore[arg-type]
+            event = self._from_template(given)
             if event is None:
                 try:
                     event = self._event(given)
                 except ValidationError:
                     return self._afresh(data, file=file, locate=locate)
-                if key is not None:
-                    self._keep(key, event)
             events.append(event)
         try:
             # The case without its events: they are validated above, one by one, as
@@ -169,15 +165,51 @@ class CaseloadParser:
         case.__dict__["events"] = events
         return case
 
-    def _keep(self, key: tuple[Any, ...], event: Event) -> None:
-        self._events[key] = event
-        if len(self._events) > self.KEPT:
-            self._events.popitem(last=False)  # the least recently used
+    def _from_template(self, given: dict[str, Any]) -> Event | None:
+        """The event from a template and a known date, or None if there are none such."""
+        rest = given.copy()
+        on = rest.pop("on", _ABSENT)
+        day = self._dates.get(on) if type(on) is str else None
+        if day is None and on is not _ABSENT:
+            return None
+        # The types too: True == 1 == 1.0, and only the first is a valid yes.
+        key = (tuple(rest.items()), tuple(map(type, rest.values())), day is None)
+        try:
+            template = self._templates.get(key)
+        except TypeError:  # an unhashable value (a meeting's steps)
+            return None
+        if template is None or day is None:
+            return template
+        event: Event = Event.__new__(Event)
+        # What pydantic's own copy sets: the values, the fields given, no extras.
+        object.__setattr__(event, "__dict__", {**template.__dict__, "on": day})
+        object.__setattr__(event, "__pydantic_fields_set__", template.__pydantic_fields_set__)
+        object.__setattr__(event, "__pydantic_extra__", None)
+        object.__setattr__(event, "__pydantic_private__", None)
+        return event
+
+    def _learn(self, given: dict[str, Any], event: Event) -> None:
+        """Remember a validated event as a template, and its date text as valid."""
+        rest = given.copy()
+        on = rest.pop("on", _ABSENT)
+        if on is not _ABSENT and (type(on) is not str or event.on is None):
+            return
+        if type(on) is str and event.on is not None and len(self._dates) < self.DATES:
+            self._dates[on] = event.on
+        key = (tuple(rest.items()), tuple(map(type, rest.values())), on is _ABSENT)
+        try:
+            hash(key)
+        except TypeError:
+            return
+        if len(self._templates) < self.TEMPLATES:
+            self._templates.setdefault(key, event)
 
     def _event(self, given: dict[str, Any]) -> Event:
         steps = given.get("steps")
         if type(steps) is not dict or not steps:
-            return Event.model_validate(given, context=self._context)
+            event = Event.model_validate(given, context=self._context)
+            self._learn(given, event)
+            return event
         # A meeting's steps, each a plain word, are built from shared records: validating
         # fifteen `StepRecord`s costs more than the rest of the case. Anything else (a
         # step with a note, a number the procedure lacks) is left to `Event`.

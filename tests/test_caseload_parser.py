@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from auditor.case import Case
+from auditor.case import Case, Event
 from auditor.checklist import load_procedure
 from auditor.errors import InputError
 from auditor.load import CaseloadParser, parse_case
@@ -76,14 +76,25 @@ def _example_data() -> list[dict[str, Any]]:
     return out
 
 
-def test_examples_parse_the_same_and_share_repeated_events() -> None:
+def test_examples_parse_the_same_and_repeated_events_are_not_validated_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
     for data in _example_data() * 2:
         _both(parser, data)
-    first = parser.parse(_example_data()[1], file="f", locate=lambda loc: 1)
-    again = parser.parse(_example_data()[1], file="f", locate=lambda loc: 1)
-    plain = [i for i, e in enumerate(first.events) if not e.steps]
-    assert plain and all(again.events[i] is first.events[i] for i in plain)
+    validated = []
+    real = Event.model_validate
+
+    def counting(value: Any, **kwargs: Any) -> Event:
+        validated.append(value)
+        return real(value, **kwargs)
+
+    monkeypatch.setattr(Event, "model_validate", counting)
+    data = _example_data()[1]
+    parser.parse(data, file="f", locate=lambda loc: 1)
+    # Only meetings with steps are validated again; every other event comes from a template.
+    assert all("steps" in event for event in validated)
+    assert len(validated) < len(data["events"])
 
 
 @pytest.mark.parametrize(
@@ -147,3 +158,28 @@ def test_any_case_parses_as_parse_case_parses_it(
             if key not in ("on", "type"):
                 event[key] = mangle
         _both(parser, {**as_json, "events": [event, *as_json["events"][1:]]}, as_of)
+
+
+@pytest.mark.parametrize(
+    "then",
+    [
+        {"on": "2026-01-01", "type": "provider_contact"},  # after --as-of
+        {"on": "2019-02-30", "type": "provider_contact"},
+        {"on": " 2019-03-04", "type": "provider_contact"},
+        {"on": None, "type": "provider_contact"},
+        {"type": "provider_contact"},
+        {"type": "provider_contact", "happened": False},
+        {"on": "2019-03-04", "type": "provider_contact", "happened": False},
+        {"on": "2019-03-04", "type": "provider_contact", "channel": "pigeon"},
+        {"on": "2019-03-04", "type": "start_meeting"},
+        {"on": "2019-03-05", "type": "provider_contact"},
+    ],
+)
+def test_a_template_and_a_known_date_never_make_a_different_event(then: dict[str, Any]) -> None:
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    for known in ({"on": "2019-03-04", "type": "provider_contact"},
+                  {"on": "2019-03-05", "type": "referral_letter"},
+                  {"type": "provider_contact", "happened": False}):
+        _both(parser, {"events": [known]})
+    _both(parser, {"events": [then]})
+    _both(parser, {"events": [then]})
