@@ -14,7 +14,7 @@ from typing import Any
 from auditor.calendar import WorkingCalendar
 from auditor.case import Case
 from auditor.checklist import Procedure, Rule
-from auditor.evaluate import HOLDS, CaseFacts, Outcome, evaluate
+from auditor.evaluate import CHECKS, HOLDS, NOT_APPLICABLE, CaseFacts, Check, Outcome, applies
 from auditor.findings import Finding, FindingFrame, finding_frame
 from auditor.load import case_warnings
 from auditor.replay import ProcedureMachine
@@ -77,7 +77,10 @@ class Auditor:
         # share one (an unevidenced step, a missed step), so its wording is built once.
         self._findings: dict[tuple[object, ...], tuple[Finding, int, int]] = {}
         self._frames: dict[tuple[object, ...], tuple[FindingFrame, int]] = {}
-        self._statuses: dict[tuple[str, str], RuleStatus] = {}
+        # Each rule with its check and its statuses (one shared `RuleStatus` per status).
+        self._plan: list[tuple[Rule, Check, dict[str, RuleStatus]]] = [
+            (rule, CHECKS[rule.check], {}) for rule in procedure.rules
+        ]
 
     FINDINGS_KEPT = 8_192
     """Distinct findings kept; past that no more are kept (memory stays bounded)."""
@@ -123,16 +126,15 @@ class Auditor:
         replay = self.machine.replay(events)
         facts = CaseFacts(case, events, replay, as_of, self.procedure, self.calendar)
         steps, findings, wordings, frames = [], [], [], []
-        for rule in self.procedure.rules:
-            outcome = evaluate(rule, facts)
-            status = self._statuses.get((rule.id, outcome.status))
+        whose = case.whose_word
+        for rule, check, statuses in self._plan:
+            outcome = check(rule, facts) if applies(rule, facts) else NOT_APPLICABLE
+            status = statuses.get(outcome.status)
             if status is None:  # immutable, so one per rule and status serves every case
-                status = self._statuses[(rule.id, outcome.status)] = RuleStatus(
-                    rule.id, outcome.status
-                )
+                status = statuses[outcome.status] = RuleStatus(rule.id, outcome.status)
             steps.append(status)
             if outcome.status not in HOLDS:
-                finding, number, frame = self._finding(rule, outcome, case.whose_word)
+                finding, number, frame = self._finding(rule, outcome, whose)
                 findings.append(finding)
                 wordings.append(number)
                 frames.append(frame)

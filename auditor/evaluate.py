@@ -238,15 +238,19 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     t_index, start = trigger
     due = facts.calendar.deadline(start, deadline.days, deadline.unit)
     recorded = facts.of(deadline.to)
-    not_met_by = deadline.not_met_by.items()
+    not_met_by = tuple(deadline.not_met_by.items())
 
     def meets(event: Event) -> bool:
-        return event.happened and all(
-            getattr(event, name) is not value for name, value in not_met_by
-        )
+        if not event.happened:
+            return False
+        return all(getattr(event, name) is not value for name, value in not_met_by)
 
     # `recorded` is in dated order (index order), so the first that meets is the earliest.
-    done = next(((e.on, i) for i, e in recorded if e.on is not None and meets(e)), None)
+    done = None
+    for index, event in recorded:
+        if event.on is not None and event.happened and (not not_met_by or meets(event)):
+            done = (event.on, index)
+            break
     if done is not None and done[0] <= due:
         # Met: nothing more to say (a rule that holds has no finding to word).
         return plain("met", "dates", (t_index, done[1]))
@@ -357,13 +361,16 @@ def _eligibility(rule: Rule, facts: CaseFacts) -> Outcome:
     return plain("met", "statement")
 
 
-def _applies(rule: Rule, facts: CaseFacts) -> bool:
+def applies(rule: Rule, facts: CaseFacts) -> bool:
+    """Whether the rule's ``applies_if`` holds (an eligibility rule tests its own)."""
     if not rule.applies_if:
         return True
     return rule.check == "eligibility" or all(_test(c, facts)[0] is True for c in rule.applies_if)
 
 
-CHECKS: dict[str, Callable[[Rule, CaseFacts], Outcome]] = {
+Check = Callable[[Rule, CaseFacts], Outcome]
+
+CHECKS: dict[str, Check] = {
     "event": _event,
     "step": _step,
     "fact": _fact,
@@ -376,6 +383,6 @@ CHECKS: dict[str, Callable[[Rule, CaseFacts], Outcome]] = {
 
 def evaluate(rule: Rule, facts: CaseFacts) -> Outcome:
     """The rule's `Outcome` for the case; ``not_applicable`` when its ``applies_if`` fails."""
-    if not _applies(rule, facts):
+    if not applies(rule, facts):
         return NOT_APPLICABLE
     return CHECKS[rule.check](rule, facts)

@@ -15,7 +15,6 @@ problem; the rules about it report the gap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from transitions import EventData, Machine
@@ -131,17 +130,13 @@ class ProcedureMachine:
         By date; on one day, ``same_day: last`` milestones after the rest, then
         procedure order, then file order.
         """
+        keys = self._replay_key
         playable = [
-            (i, e) for i, e in enumerate(events)
-            if e.took_place and e.on is not None and e.type in self._state_of
+            (e.on, *keys[e.type], i) for i, e in enumerate(events)
+            if e.on is not None and e.type in keys and e.took_place
         ]
-
-        def key(pair: tuple[int, Event]) -> tuple[date, int, int, int]:
-            index, event = pair
-            late_on_day, rank = self._replay_key[event.type]
-            return (event.on or date.min, late_on_day, rank, index)
-
-        return [i for i, _ in sorted(playable, key=key)]
+        playable.sort()  # by date, then same-day rank, then procedure order, then index
+        return [entry[3] for entry in playable]
 
     VARIANTS = 10_000
     """Variants kept; past that no more are kept (memory stays bounded)."""
