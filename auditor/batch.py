@@ -47,7 +47,7 @@ from auditor.errors import InputError
 from auditor.findings import Finding
 from auditor.load import CaseloadParser
 from auditor.output import write_atomic
-from auditor.stats import CaseloadStats, CaseSummary, Tally
+from auditor.stats import CaseloadStats, Tally
 
 FINDINGS_COLUMNS = (
     "case", "rule", "title", "kind", "evidence", "verification", "events",
@@ -73,9 +73,10 @@ class _Done:
     """One audited case, ready to write."""
 
     seq: int
-    jsonl: str
-    findings_csv: str
-    summary: CaseSummary
+    jsonl: bytes
+    findings_csv: bytes
+    summary: tuple[int, str, list[str], list[tuple[str, str, str]], str | None]
+    """What `CaseloadStats.count` counts of the case."""
 
 
 @dataclass(frozen=True)
@@ -141,25 +142,30 @@ _GROUND = "\x00ground\x00"
 
 
 class _Serializer:
-    """An `Audit` as its JSONL line and its findings.csv rows, fast.
+    """An `Audit` as its JSONL line and its findings.csv rows, fast, in UTF-8.
 
-    The line is byte for byte ``compact_json(audit.as_json())`` (tests check
-    it). It is assembled from pieces cached per finding wording, since most
-    findings of a caseload repeat word for word and differ only in their
-    events, and, for wordings seen once (a ground with dates in it), from
+    The line is byte for byte ``compact_json(audit.as_json())`` encoded (tests
+    check it). It is assembled from encoded pieces cached per finding wording,
+    since most findings of a caseload repeat word for word and differ only in
+    their events, and, for wordings seen once (a ground with dates in it), from
     pieces cached per frame with only the ground to encode. Wordings and
     frames are the numbers in `Audit.wordings` and `Audit.frames`, so one
-    serializer serves the audits of one `Auditor`. The caches are bounded
-    as the auditor's are.
+    serializer serves the audits of one `Auditor`. The caches are bounded as
+    the auditor's are.
     """
 
-    def __init__(self) -> None:
-        self._findings: dict[int, tuple[str, str, str, str]] = {}
-        self._frames: dict[int, tuple[str, str, str, str, str, str] | None] = {}
-        self._steps: dict[tuple[str, str], str] = {}
-        self._head: dict[tuple[str, str], str] = {}
+    PATHS = 4096
 
-    def _frame(self, finding: Finding, frame: int) -> tuple[str, str, str, str, str, str] | None:
+    def __init__(self) -> None:
+        self._findings: dict[int, tuple[bytes, bytes, bytes, bytes]] = {}
+        self._frames: dict[int, tuple[bytes, bytes, bytes, bytes, bytes, bytes] | None] = {}
+        self._steps: dict[tuple[str, str], bytes] = {}
+        self._head: dict[tuple[str, str], bytes] = {}
+        self._paths: dict[tuple[str, ...], bytes] = {}
+
+    def _frame(
+        self, finding: Finding, frame: int
+    ) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes] | None:
         """JSON before the events, between them and the ground, after it; the CSV cells
         before the events, between them and the ground, after it. None: no such pieces."""
         if frame in self._frames:
@@ -170,18 +176,21 @@ class _Serializer:
         if rest.count(compact_json(_GROUND)) == 1:
             between, after = rest.split(compact_json(_GROUND))
             source = finding.sources[0]
+            cells = ",".join(_cell(c) for c in (finding.rule, finding.title, finding.kind,
+                                                finding.evidence, finding.verification))
             pieces = (
-                head + '"events":[', "]" + between, after,
-                ",".join(_cell(c) for c in (finding.rule, finding.title, finding.kind,
-                                            finding.evidence, finding.verification)),
-                f"{_cell(source.title)},{_cell(source.ref)}",
-                _cell(finding.how_to_evidence or ""),
+                (head + '"events":[').encode("utf-8"), ("]" + between).encode("utf-8"),
+                after.encode("utf-8"), cells.encode("utf-8"),
+                f"{_cell(source.title)},{_cell(source.ref)}".encode(),
+                _cell(finding.how_to_evidence or "").encode("utf-8"),
             )
         if frame >= 0:
             self._frames[frame] = pieces
         return pieces
 
-    def _finding(self, finding: Finding, wording: int, frame: int) -> tuple[str, str, str, str]:
+    def _finding(
+        self, finding: Finding, wording: int, frame: int
+    ) -> tuple[bytes, bytes, bytes, bytes]:
         """JSON before the events and after them; CSV cells before them and after them."""
         pieces = self._findings.get(wording) if wording >= 0 else None
         if pieces is None:
@@ -191,40 +200,54 @@ class _Serializer:
                 before, after = text.split('"events":[]', 1)
                 source = finding.sources[0]
                 pieces = (
-                    before + '"events":[', "]" + after,
+                    (before + '"events":[').encode("utf-8"), ("]" + after).encode("utf-8"),
                     _csv_cells([safe_cell(c) for c in (finding.rule, finding.title, finding.kind,
-                                                        finding.evidence, finding.verification)]),
+                                                        finding.evidence, finding.verification)]
+                               ).encode("utf-8"),
                     _csv_cells([safe_cell(c) for c in (source.title, source.ref, finding.ground,
-                                                        finding.how_to_evidence or "")]),
+                                                        finding.how_to_evidence or "")]
+                               ).encode("utf-8"),
                 )
             else:
-                head, between, after, cells, cited, how = framed
-                pieces = (head, between + compact_json(finding.ground) + after, cells,
-                          f"{cited},{_cell(finding.ground)},{how}")
+                head, middle, tail, cells, cited, how = framed
+                ground = finding.ground
+                pieces = (
+                    head, middle + compact_json(ground).encode("utf-8") + tail, cells,
+                    b"%s,%s,%s" % (cited, _cell(ground).encode("utf-8"), how),
+                )
             if wording >= 0:
                 self._findings[wording] = pieces
         return pieces
 
-    def _step(self, rule: str, status: str) -> str:
+    def _step(self, rule: str, status: str) -> bytes:
         piece = self._steps.get((rule, status))
         if piece is None:
-            piece = self._steps[(rule, status)] = compact_json({"rule": rule, "status": status})
+            piece = self._steps[(rule, status)] = compact_json(
+                {"rule": rule, "status": status}).encode("utf-8")
         return piece
 
-    def line(self, audit: Audit) -> tuple[str, str]:
-        """The JSONL line (no newline) and the findings.csv rows of one audit."""
+    def _path(self, path: tuple[str, ...]) -> bytes:
+        piece = self._paths.get(path)
+        if piece is None:
+            piece = compact_json(list(path)).encode("utf-8")
+            if len(self._paths) < self.PATHS:
+                self._paths[path] = piece
+        return piece
+
+    def line(self, audit: Audit) -> tuple[bytes, bytes]:
+        """The JSONL line (no newline) and the findings.csv rows of one audit, in UTF-8."""
         head_key = (audit.procedure_id, audit.procedure_version)
         head = self._head.get(head_key)
         if head is None:
             head = self._head[head_key] = compact_json(
                 {"id": audit.procedure_id, "version": audit.procedure_version}
-            )
-        case_csv = _cell(audit.case)
+            ).encode("utf-8")
+        case_csv = _cell(audit.case).encode("utf-8")
         parts = [
-            '{"case":', _dumps(audit.case), ',"procedure":', head, ',"as_of":"',
-            audit.as_of.isoformat(), '","recorded_by":', _dumps(audit.recorded_by),
-            ',"steps":[', ",".join([self._step(s.rule, s.status) for s in audit.steps]),
-            '],"findings":[',
+            b'{"case":', _dumps(audit.case).encode("utf-8"), b',"procedure":', head,
+            b',"as_of":"', audit.as_of.isoformat().encode("ascii"), b'","recorded_by":',
+            _dumps(audit.recorded_by).encode("utf-8"), b',"steps":[',
+            b",".join([self._step(s.rule, s.status) for s in audit.steps]), b'],"findings":[',
         ]
         rows = []
         unknown = (-1,) * len(audit.findings)
@@ -232,17 +255,17 @@ class _Serializer:
                        strict=True)
         for number, (finding, wording, frame) in enumerate(numbered):
             before, after, cells, tail = self._finding(finding, wording, frame)
-            events = ",".join(map(str, finding.events))
+            events = ",".join(map(str, finding.events)).encode("ascii")
             if number:
-                parts.append(",")
+                parts.append(b",")
             parts += (before, events, after)
-            rows.append(f"{case_csv},{cells},{events.replace(',', ' ')},{tail}\r\n")
-        parts += ('],"path":', compact_json(list(audit.path)))
+            rows.append(b"%s,%s,%s,%s\r\n" % (case_csv, cells, events.replace(b",", b" "), tail))
+        parts += (b'],"path":', self._path(audit.path))
         if audit.warnings:
             # The same optional key as Audit.as_json(), present only when there is a warning.
-            parts += (',"warnings":', compact_json(list(audit.warnings)))
-        parts.append("}")
-        return "".join(parts), "".join(rows)
+            parts += (b',"warnings":', compact_json(list(audit.warnings)).encode("utf-8"))
+        parts.append(b"}")
+        return b"".join(parts), b"".join(rows)
 
 
 _Chunk = tuple[bytes, bytes, bytes, Tally, list[tuple[tuple[str, ...], ...]]]
@@ -291,10 +314,8 @@ class _Worker:
                 write_atomic(self.reports / report, html)
         except Exception as exc:  # one case must never stop the batch
             return _internal(item, exc)
-        summary = CaseSummary.of(
-            item.seq, audit.case, (s.status for s in audit.steps),
-            ((f.rule, f.kind, f.evidence) for f in audit.findings), report,
-        )
+        summary = (item.seq, audit.case, [s.status for s in audit.steps],
+                   [(f.rule, f.kind, f.evidence) for f in audit.findings], report)
         return _Done(item.seq, line, rows, summary)
 
     def run_chunk(self, items: list[Item]) -> _Chunk:
@@ -303,8 +324,8 @@ class _Worker:
         (Sending a result object per case cost more to unpickle in the parent
         than the audit itself.)
         """
-        lines: list[str] = []
-        rows: list[str] = []
+        lines: list[bytes] = []
+        rows: list[bytes] = []
         refusals: list[str] = []
         refused: list[tuple[tuple[str, ...], ...]] = []
         stats = CaseloadStats(self.procedure)
@@ -313,15 +334,15 @@ class _Worker:
             if isinstance(result, _Done):
                 lines.append(result.jsonl)
                 rows.append(result.findings_csv)
-                stats.add(result.summary)
+                stats.count(*result.summary)
             else:
                 refusals.append(_csv_text([[safe_cell(c) for c in row] for row in result.rows]))
                 refused.append(result.rows)
-        jsonl = "\n".join(lines) + "\n" if lines else ""
+        jsonl = b"\n".join(lines) + b"\n" if lines else b""
         settle_heap()
-        # Bytes, encoded here in parallel: the parent only writes them.
-        return (jsonl.encode("utf-8"), "".join(rows).encode("utf-8"),
-                "".join(refusals).encode("utf-8"), stats.tally(), refused)
+        # Bytes, made here in parallel: the parent only writes them.
+        return (jsonl, b"".join(rows), "".join(refusals).encode("utf-8"), stats.tally(),
+                refused)
 
 
 def settle_heap() -> None:

@@ -78,15 +78,25 @@ class CaseloadStats:
     def __post_init__(self) -> None:
         self.by_rule = {rule.id: Counter() for rule in self.procedure.rules}
         self._verification = {rule.id: rule.verification for rule in self.procedure.rules}
+        self._in_order = list(self.by_rule.values())
 
     def add(self, case: CaseSummary) -> None:
+        self.count(
+            case.seq, case.name, case.statuses.split(" "),
+            [tuple(f.split(":")) for f in case.findings.split(" ")] if case.findings else [],
+            case.report,
+        )
+
+    def count(self, seq: int, name: str, statuses: Iterable[str],
+              findings: Iterable[tuple[str, ...]], report: str | None = None) -> None:
+        """Count one audited case: each rule's status, in checklist order, and each
+        finding as (rule, kind, evidence)."""
         self.audited += 1
-        for rule, status in zip(self.by_rule, case.statuses.split(" "), strict=True):
-            self.by_rule[rule][status] += 1
-        breaches = 0
-        findings = case.findings.split(" ") if case.findings else []
-        for finding in findings:
-            rule, kind, evidence = finding.split(":")
+        for counts, status in zip(self._in_order, statuses, strict=True):
+            counts[status] += 1
+        breaches = found = 0
+        for rule, kind, evidence in findings:
+            found += 1
             self.kinds[kind] += 1
             self.evidence[evidence] += 1
             if kind in BREACHES:
@@ -95,11 +105,11 @@ class CaseloadStats:
                 self.breach_verification[self._verification[rule]] += 1
         if breaches == 0:
             self.conforming += 1
-        if not findings:
+        if not found:
             self.clean += 1
         if breaches:
             # Most breaches first, then most findings, then input order.
-            self._offer((breaches, len(findings), -case.seq, case.name, case.report))
+            self._offer((breaches, found, -seq, name, report))
 
     def _offer(self, entry: tuple[int, int, int, str, str | None]) -> None:
         # Input order (seq) makes the ranking total, so the top cases do not depend on
