@@ -111,6 +111,18 @@ _PLAIN = frozenset({str, bool, type(None)})
 _ABSENT = object()
 
 
+def _template_key(given: dict[str, Any]) -> tuple[Any, ...] | None:
+    """An event mapping's fields and values but its date, with the types of all its values
+    (True == 1 == 1.0, and only the first is a valid yes). None when it cannot be told
+    cheaply; the event is then validated in full."""
+    items = tuple(given.items())
+    if items and items[0][0] == "on":  # as writers put it, first
+        return (items[1:], tuple(map(type, given.values())), False)
+    if "on" not in given:
+        return (items, tuple(map(type, given.values())), True)
+    return None
+
+
 class CaseloadParser:
     """`parse_case` for the many cases of a caseload, all in one context (as_of, steps).
 
@@ -167,13 +179,13 @@ class CaseloadParser:
 
     def _from_template(self, given: dict[str, Any]) -> Event | None:
         """The event from a template and a known date, or None if there are none such."""
-        rest = given.copy()
-        on = rest.pop("on", _ABSENT)
+        key = _template_key(given)
+        if key is None:
+            return None
+        on = given.get("on", _ABSENT)
         day = self._dates.get(on) if type(on) is str else None
         if day is None and on is not _ABSENT:
             return None
-        # The types too: True == 1 == 1.0, and only the first is a valid yes.
-        key = (tuple(rest.items()), tuple(map(type, rest.values())), day is None)
         try:
             template = self._templates.get(key)
         except TypeError:  # an unhashable value (a meeting's steps)
@@ -190,13 +202,14 @@ class CaseloadParser:
 
     def _learn(self, given: dict[str, Any], event: Event) -> None:
         """Remember a validated event as a template, and its date text as valid."""
-        rest = given.copy()
-        on = rest.pop("on", _ABSENT)
+        on = given.get("on", _ABSENT)
         if on is not _ABSENT and (type(on) is not str or event.on is None):
             return
         if type(on) is str and event.on is not None and len(self._dates) < self.DATES:
             self._dates[on] = event.on
-        key = (tuple(rest.items()), tuple(map(type, rest.values())), on is _ABSENT)
+        key = _template_key(given)
+        if key is None:
+            return
         try:
             hash(key)
         except TypeError:
