@@ -88,29 +88,35 @@ class Auditor:
     OUTCOME_FIELDS = ("status", "evidence", "events", "detail", "wording", "cite")
     """Every field of `Outcome`, as the cache key below reads them (a test checks the list)."""
 
+    def _frame(
+        self, key: tuple[object, ...], rule: Rule, outcome: Outcome, whose: str
+    ) -> tuple[FindingFrame, int]:
+        framed = self._frames.get(key)
+        if framed is None:
+            framed = (finding_frame(self.procedure, rule, outcome, whose), -1)
+            if len(self._frames) < self.FINDINGS_KEPT:
+                framed = self._frames[key] = (framed[0], len(self._frames))
+        return framed
+
     def _finding(self, rule: Rule, outcome: Outcome, whose: str) -> tuple[Finding, int, int]:
         """The finding for an outcome, the number of its wording and of its frame (-1: not
         kept)."""
-        # The key is every field of the outcome but its events; the frame's, all but its
-        # details too.
+        # The key is every field of the outcome but its events and details; an outcome
+        # with details (dates, counts) is filled in afresh, as they seldom repeat.
         frame_key = (rule.id, whose, outcome.status, outcome.evidence, outcome.wording,
                      outcome.cite)
         detail = outcome.detail
-        key = (frame_key, tuple(detail.items()) if detail else ())
-        kept = self._findings.get(key)
+        if detail:
+            frame, frame_number = self._frame(frame_key, rule, outcome, whose)
+            return frame.finding(outcome.events, detail), -1, frame_number
+        kept = self._findings.get(frame_key)
         if kept is None:
-            framed = self._frames.get(frame_key)
-            if framed is None:
-                frame = finding_frame(self.procedure, rule, outcome, whose)
-                framed = (frame, -1)
-                if len(self._frames) < self.FINDINGS_KEPT:
-                    framed = self._frames[frame_key] = (frame, len(self._frames))
-            template = framed[0].finding((), detail)
-            kept = (template, -1, framed[1])
+            frame, frame_number = self._frame(frame_key, rule, outcome, whose)
+            kept = (frame.finding((), detail), -1, frame_number)
             if len(self._findings) < self.FINDINGS_KEPT:
                 # Full: keep what is there. The common wordings come early; clearing would
-                # throw them away to make room for one-off ones (dates).
-                kept = self._findings[key] = (template, len(self._findings), framed[1])
+                # throw them away to make room for rare ones.
+                kept = self._findings[frame_key] = (kept[0], len(self._findings), frame_number)
         template, number, frame_number = kept
         if not outcome.events:
             return template, number, frame_number
