@@ -133,7 +133,8 @@ class ProcedureMachine:
         keys = self._replay_key
         playable = [
             (e.on, *keys[e.type], i) for i, e in enumerate(events)
-            if e.on is not None and e.type in keys and e.took_place
+            # Took place: happened, and not recorded as not attended.
+            if e.on is not None and e.type in keys and e.happened and e.attended is not False
         ]
         playable.sort()  # by date, then same-day rank, then procedure order, then index
         return [entry[3] for entry in playable]
