@@ -31,6 +31,7 @@ import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date
@@ -418,18 +419,30 @@ def _results(
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with context.Pool(jobs, initializer=_init_process, initargs=args) as pool:
+    # concurrent.futures rather than multiprocessing.Pool: the Pool's worker-handler
+    # thread wakes whenever results wait in its pipe, and with large results it spun,
+    # taking a core's worth of the parent's time from the workers.
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_process,
+                               initargs=args)
+    try:
         # A bounded window of chunks in flight, collected in order: the caseload is never
-        # queued whole (Pool.imap would read it all ahead), and the order is the input's.
-        window: deque[tuple[list[Item], Any]] = deque()
+        # queued whole, and the order is the input's.
+        window: deque[tuple[list[Item], Future[_Chunk]]] = deque()
         for chunk in _chunks(items):
-            window.append((chunk, pool.apply_async(_process_chunk, (chunk,))))
+            window.append((chunk, pool.submit(_process_chunk, chunk)))
             if len(window) >= jobs * 3:
                 done, pending = window.popleft()
-                yield done, pending.get()
+                yield done, pending.result()
         while window:
             done, pending = window.popleft()
-            yield done, pending.get()
+            yield done, pending.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        # Stop the workers now, as Pool.terminate did (3.14 has terminate_workers()).
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)
 
 
 class _StreamOut:
