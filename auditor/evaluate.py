@@ -307,20 +307,32 @@ def _why_not_met(event: Event, not_met_by: Mapping[str, bool]) -> str:
 def _match(rule: Rule, facts: CaseFacts) -> Outcome:
     assert rule.event is not None and rule.field is not None and rule.claimant_fact is not None
     wanted = facts.case.claimant.fact(rule.claimant_fact)
-    happened = [(i, e) for i, e in facts.of(rule.event) if e.happened]
-    if wanted is None or not happened:
+    if wanted is None:
+        return NOT_APPLICABLE
+    name = rule.field
+    happened: list[int] = []
+    other: list[int] = []
+    unknown: list[int] = []
+    used: set[object] = set()
+    for index, event in facts.of(rule.event):
+        if not event.happened:
+            continue
+        happened.append(index)
+        value = getattr(event, name)
+        if value is None:
+            unknown.append(index)
+        elif value != wanted:
+            other.append(index)
+            used.add(value)
+    if not happened:
         return NOT_APPLICABLE
     detail = {"preferred": spoken_word(wanted)}
-    wrong = [(i, getattr(e, rule.field)) for i, e in happened]
-    other = [(i, v) for i, v in wrong if v is not None and v != wanted]
     if other:
-        used = sorted({spoken_word(v) for _, v in other})
-        return Outcome(
-            "missed", "statement", tuple(i for i, _ in other), detail | {"used": " and ".join(used)}
-        )
-    if any(v is None for _, v in wrong):
-        return Outcome("unevidenced", "none", tuple(i for i, v in wrong if v is None), detail)
-    return Outcome("done", "statement", tuple(i for i, _ in happened), detail)
+        words = " and ".join(sorted({spoken_word(v) for v in used}))
+        return Outcome("missed", "statement", tuple(other), detail | {"used": words})
+    if unknown:
+        return Outcome("unevidenced", "none", tuple(unknown), detail)
+    return Outcome("done", "statement", tuple(happened), detail)
 
 
 def _test(condition: Condition, facts: CaseFacts) -> tuple[bool | None, Period | None]:
