@@ -63,6 +63,11 @@ def _both(parser: CaseloadParser, data: Any, as_of: date = AS_OF) -> None:
     shared = _outcome(lambda d: parser.parse(d, file="f", locate=lambda loc: 7), data)
     if isinstance(fresh, Case):
         _same(shared, fresh)
+        assert isinstance(shared, Case)
+        # What pydantic does with the case works the same on the shared parts.
+        assert shared.model_dump() == fresh.model_dump()
+        assert shared.model_dump_json() == fresh.model_dump_json()
+        assert shared.model_copy() == fresh
     else:
         assert shared == fresh
 
