@@ -22,6 +22,7 @@ prints that HTML to PDF with WeasyPrint. Contracts:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -174,10 +175,15 @@ class _Prepared:
         """
         found = self.fragments_of_cases.get(key)
         if found is None:
-            if len(self.fragments_of_cases) > 50_000:
-                self.fragments_of_cases.clear()
-            found = self.fragments_of_cases[key] = make()
+            found = self.keep(key, make())
         return found
+
+    def keep(self, key: tuple[Any, ...], piece: Markup) -> Markup:
+        """Remember a rendered piece under the key that holds all it depends on."""
+        if len(self.fragments_of_cases) > 50_000:
+            self.fragments_of_cases.clear()
+        self.fragments_of_cases[key] = piece
+        return piece
 
 
 DIAGRAM_BOX = 40
@@ -293,29 +299,31 @@ def _holds(condition: Condition, case: Case) -> bool:
     return False
 
 
-def _event_fields(event: Event) -> list[tuple[str, object]]:
-    """The yes/no and channel facts recorded for an event, in the case format's field order."""
-    shown: list[tuple[str, object]] = []
-    for name in Event.model_fields:
-        if name in ("on", "type", "note", "happened", "steps"):
-            continue
-        value = getattr(event, name)
-        if value is not None:
-            shown.append((spoken_word(name), value))
-    return shown
+_SHOWN_FIELDS = tuple(
+    name for name in Event.model_fields if name not in ("on", "type", "note", "happened", "steps")
+)
+"""The yes/no and channel facts an event may carry, in the case format's field order."""
+_SPOKEN_FIELDS = tuple(spoken_word(name) for name in _SHOWN_FIELDS)
+_shown_values = operator.attrgetter(*_SHOWN_FIELDS)
 
 
-def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    previous: date | None = None
-    for index, event in enumerate(events):
-        gap: dict[str, Any] | None = None
-        if event.on is not None and previous is not None:
-            gap = {
-                "calendar": prepared.calendar.days_between(previous, event.on, "calendar"),
-                "working": prepared.calendar.days_between(previous, event.on, "working"),
-            }
-        steps = [
+def _event_fields(values: tuple[object, ...]) -> list[tuple[str, object]]:
+    """The facts recorded for an event (``values`` in `_SHOWN_FIELDS` order), as shown."""
+    return [
+        (spoken, value)
+        for spoken, value in zip(_SPOKEN_FIELDS, values, strict=True)
+        if value is not None
+    ]
+
+
+def _event_view(event: Event, values: tuple[object, ...], prepared: _Prepared,
+                redact: bool) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "label": prepared.event_labels.get(event.type, spoken_word(event.type)),
+        "happened": event.happened,
+        "fields": _event_fields(values),
+        "steps": [
             {
                 "number": number,
                 "status": record.status,
@@ -323,26 +331,79 @@ def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> list[di
                 "had_note": record.note is not None,
             }
             for number, record in sorted(event.steps.items())
-        ]
-        rows.append(
-            {
-                "number": index + 1,
-                "on": spoken_date(event.on) if event.on else None,
-                "iso": event.on.isoformat() if event.on else None,
-                "weekday": f"{event.on:%A}" if event.on else None,
-                "type": event.type,
-                "label": prepared.event_labels.get(event.type, spoken_word(event.type)),
-                "happened": event.happened,
-                "fields": _event_fields(event),
-                "steps": steps,
-                "note": None if redact else event.note,
-                "had_note": event.note is not None,
-                "gap": gap,
-            }
+        ],
+        "note": None if redact else event.note,
+        "had_note": event.note is not None,
+    }
+
+
+def _what_cell(event: Event, prepared: _Prepared, redact: bool) -> Markup:
+    """The "What" cell of an event's timeline row.
+
+    Cached only when the event carries no note: then it depends on nothing but
+    the key (type, happened, the shown facts, the steps' statuses). An event
+    with a note (the case's own words) is rendered afresh, never cached.
+    """
+    values = _shown_values(event)
+    steps = event.steps
+    noted = event.note is not None
+    if steps:
+        statuses = []
+        for number, record in sorted(steps.items()):
+            if record.note is not None:
+                noted = True
+            statuses.append((number, record.status))
+        shown_steps: tuple[tuple[int, str], ...] = tuple(statuses)
+    else:
+        shown_steps = ()
+    if noted:
+        return Markup(_words().event_what(_event_view(event, values, prepared, redact), redact))
+    key = ("what", event.type, event.happened, values, shown_steps, redact)
+    found = prepared.fragments_of_cases.get(key)
+    if found is None:
+        found = prepared.keep(
+            key, Markup(_words().event_what(_event_view(event, values, prepared, redact), redact))
         )
-        if event.on is not None:
-            previous = event.on
-    return rows
+    return found
+
+
+def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> Markup:
+    """The timeline's rows, from pieces cached by what each depends on (see parts.html.j2)."""
+    words = _words()
+    cached = prepared.fragments_of_cases
+    keep = prepared.keep
+    pieces: list[str] = []
+    previous: date | None = None
+    for index, event in enumerate(events):
+        number = index + 1
+        head = cached.get(("event", number))
+        if head is None:
+            head = keep(("event", number), Markup(words.event_head(number)))
+        on = event.on
+        when = cached.get(("on", on))
+        if when is None:
+            when = keep(
+                ("on", on),
+                Markup(
+                    words.event_date(spoken_date(on), on.isoformat(), f"{on:%A}")
+                    if on is not None
+                    else words.event_date(None, None, None)
+                ),
+            )
+        gap_key = ("gap", previous, on) if on is not None and previous is not None else ("gap",)
+        gap = cached.get(gap_key)
+        if gap is None:
+            days = None
+            if on is not None and previous is not None:
+                days = {
+                    "calendar": prepared.calendar.days_between(previous, on, "calendar"),
+                    "working": prepared.calendar.days_between(previous, on, "working"),
+                }
+            gap = keep(gap_key, Markup(words.event_gap(days)))
+        pieces += (head, when, _what_cell(event, prepared, redact), gap)
+        if on is not None:
+            previous = on
+    return Markup("".join(pieces))
 
 
 Refs = tuple[tuple[int, str, str | None], ...]
