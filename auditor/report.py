@@ -166,6 +166,19 @@ class _Prepared:
     calendar: WorkingCalendar
     auditor: Auditor
     fragments_of_cases: dict[tuple[Any, ...], Markup]
+    gaps: dict[tuple[date, date], tuple[int, int]]
+
+    def gap(self, earlier: date, later: date) -> tuple[int, int]:
+        """Calendar and working days from ``earlier`` to ``later``, memoised (bounded)."""
+        found = self.gaps.get((earlier, later))
+        if found is None:
+            if len(self.gaps) > 50_000:
+                self.gaps.clear()
+            found = self.gaps[(earlier, later)] = (
+                self.calendar.days_between(earlier, later, "calendar"),
+                self.calendar.days_between(earlier, later, "working"),
+            )
+        return found
 
     def fragment(self, key: tuple[Any, ...], make: Callable[[], Markup]) -> Markup:
         """A rendered piece of a report, memoised: rows and diagram boxes recur across cases.
@@ -213,6 +226,7 @@ def _prepared(procedure: Procedure) -> _Prepared:
         calendar=_calendar(procedure.calendar.country, procedure.calendar.subdivision),
         auditor=Auditor(procedure),
         fragments_of_cases={},
+        gaps={},
     )
     if len(_PREPARED) > 16:
         _PREPARED.clear()
@@ -390,16 +404,18 @@ def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> Markup:
                     else words.event_date(None, None, None)
                 ),
             )
-        gap_key = ("gap", previous, on) if on is not None and previous is not None else ("gap",)
-        gap = cached.get(gap_key)
-        if gap is None:
-            days = None
-            if on is not None and previous is not None:
-                days = {
-                    "calendar": prepared.calendar.days_between(previous, on, "calendar"),
-                    "working": prepared.calendar.days_between(previous, on, "working"),
-                }
-            gap = keep(gap_key, Markup(words.event_gap(days)))
+        if on is not None and previous is not None:
+            days = prepared.gap(previous, on)
+            gap = cached.get(("gap", days))
+            if gap is None:
+                gap = keep(
+                    ("gap", days),
+                    Markup(words.event_gap({"calendar": days[0], "working": days[1]})),
+                )
+        else:
+            gap = cached.get(("gap",))
+            if gap is None:
+                gap = keep(("gap",), Markup(words.event_gap(None)))
         pieces += (head, when, _what_cell(event, prepared, redact), gap)
         if on is not None:
             previous = on
@@ -422,10 +438,18 @@ def _refs(finding: Finding, events: list[Event], prepared: _Prepared) -> Refs:
     )
 
 
+def _refs_html(refs: Refs, prepared: _Prepared) -> Markup:
+    """event_refs(refs), cached by the refs (event numbers, labels and dates)."""
+    found = prepared.fragments_of_cases.get(("refs", refs))
+    if found is None:
+        found = prepared.keep(("refs", refs), Markup(_words().event_refs(refs)))
+    return found
+
+
 def _finding_view(
-    finding: Finding, rule: Rule, events: list[Event], prepared: _Prepared, whose: str
+    finding: Finding, rule: Rule, events: list[Event], prepared: _Prepared, whose: str,
+    refs_html: Markup,
 ) -> dict[str, Any]:
-    refs = _refs(finding, events, prepared)
     words = _words()
     parts = prepared.fragments.rules[rule.id]
     return {
@@ -443,7 +467,7 @@ def _finding_view(
             ("end", rule.id, finding.sources),
             lambda: Markup(words.ground_end(rule, finding.sources)),
         ),
-        "refs": prepared.fragment(("refs", refs), lambda: Markup(words.event_refs(refs))),
+        "refs": refs_html,
         "shown": prepared.fragment(
             ("shown", finding.evidence, whose), lambda: Markup(words.shown(finding.evidence, whose))
         ),
@@ -452,16 +476,37 @@ def _finding_view(
 
 
 def _row(
-    rule: Rule, status: str, finding: Finding | None, refs: Refs, prepared: _Prepared, whose: str
-) -> Markup:
-    evidence = finding.evidence if finding else None
-    verification = finding.verification if finding else rule.verification
+    rule: Rule, status: str, finding: Finding | None, refs: Refs, refs_html: Markup,
+    prepared: _Prepared, whose: str,
+) -> tuple[Markup, Markup, Markup]:
+    """A row of the procedure table as three cached pieces (see row_start in parts.html.j2)."""
     words = _words()
     parts = prepared.fragments.rules[rule.id]
-    return prepared.fragment(
-        ("row", rule.id, status, evidence, refs, whose, verification),
-        lambda: Markup(words.row(rule, parts, status, evidence, refs, whose, verification)),
+    cached = prepared.fragments_of_cases
+    start = cached.get(("row-start", rule.id, status))
+    if start is None:
+        start = prepared.keep(("row-start", rule.id, status), Markup(words.row_start(parts, status)))
+    if finding is not None:
+        evidence: str | None = finding.evidence
+        verification = finding.verification
+    else:
+        evidence, verification = None, rule.verification
+    # The key holds exactly what row_evidence reads in each of its branches.
+    key: tuple[Any, ...] = (
+        ("evidence", evidence, whose, refs) if evidence
+        else ("evidence-none", status, rule.check, whose)
     )
+    cell = cached.get(key)
+    if cell is None:
+        cell = prepared.keep(
+            key, Markup(words.row_evidence(rule, status, evidence, refs_html, whose))
+        )
+    end = cached.get(("row-end", rule.id, verification))
+    if end is None:
+        end = prepared.keep(
+            ("row-end", rule.id, verification), Markup(words.row_end(parts, verification))
+        )
+    return start, cell, end
 
 
 def _notes(finding: Finding, rule: Rule, events: list[Event]) -> list[str]:
@@ -478,6 +523,33 @@ def _notes(finding: Finding, rule: Rule, events: list[Event]) -> list[str]:
         elif event.note:
             notes.append(event.note)
     return notes
+
+
+def _diagram(path: tuple[str, ...], prepared: _Prepared) -> Markup:
+    """The section "Your path through the procedure": cached by the path, all it depends on."""
+    key = ("diagram", path)
+    found = prepared.fragments_of_cases.get(key)
+    if found is not None:
+        return found
+    words = _words()
+    reached = {state: n + 1 for n, state in enumerate(path)}
+    node_html = [
+        prepared.fragment(
+            ("node", node.state, reached.get(node.state), first),
+            lambda node=node, first=first: Markup(  # type: ignore[misc]
+                words.node(node, reached.get(node.state), DIAGRAM_BOX, DIAGRAM_GAP, first)
+            ),
+        )
+        for first, node in zip(
+            [True] + [False] * (len(prepared.nodes) - 1), prepared.nodes, strict=True
+        )
+    ]
+    path_labels = [n.label for state in path for n in prepared.nodes if n.state == state]
+    return prepared.keep(
+        key,
+        Markup(words.diagram(prepared.nodes, reached, node_html, path_labels,
+                             prepared.diagram_height)),
+    )
 
 
 def render_html(
@@ -502,16 +574,21 @@ def render_html(
         if had_author:
             audit = prepared.auditor.audit(case, as_of=audit.as_of, name=audit.case)
     events = case.dated_order()
-    by_rule = {f.rule: f for f in audit.findings}
     whose = case.whose_word
-    rows = []
+    # Each finding's events, shown as links: worked out once, used by its row and its ground.
+    refs_of: dict[int, tuple[Refs, Markup]] = {}
+    for finding in audit.findings:
+        refs = _refs(finding, events, prepared)
+        refs_of[id(finding)] = (refs, _refs_html(refs, prepared))
+    by_rule = {f.rule: f for f in audit.findings}
+    rows: list[str] = []
     for status in audit.steps:
         rule = prepared.rules.get(status.rule)
         if rule is None:
             continue
-        finding = by_rule.get(status.rule)
-        refs = _refs(finding, events, prepared) if finding else ()
-        rows.append(_row(rule, status.status, finding, refs, prepared, whose))
+        found = by_rule.get(status.rule)
+        refs, refs_html = refs_of[id(found)] if found else ((), Markup(""))
+        rows += _row(rule, status.status, found, refs, refs_html, prepared, whose)
     grounds = sorted(
         (f for f in audit.findings if f.kind in GROUND_KINDS),
         key=lambda f: ground_order(f, prepared.order),
@@ -529,8 +606,6 @@ def render_html(
         for step in procedure.next_steps
         if (grounds or not step.if_grounds) and _applies(step, case)
     ]
-    reached = {state: n + 1 for n, state in enumerate(audit.path)}
-    words = _words()
     context = {
         "version": __version__,
         "audit": audit,
@@ -543,42 +618,28 @@ def render_html(
         "whose": whose,
         "counts": counts,
         "held": sum(1 for s in audit.steps if s.status in HOLDS and s.status != "not_applicable"),
-        "grounds": [_finding_view(f, prepared.rules[f.rule], events, prepared, whose) for f in grounds],
-        "unevidenced": [
-            _finding_view(f, prepared.rules[f.rule], events, prepared, whose) for f in unevidenced
+        "grounds": [
+            _finding_view(
+                f, prepared.rules[f.rule], events, prepared, whose, refs_of[id(f)][1]
+            )
+            for f in grounds
         ],
+        # The template only counts these, and shows each pending one's rule title and ground.
+        "unevidenced": unevidenced,
         "pending": [
-            _finding_view(f, prepared.rules[f.rule], events, prepared, whose)
+            {"rule": prepared.rules[f.rule], "finding": f}
             for f in audit.findings
             if f.kind == "pending"
         ],
-        "rows": rows,
+        "rows": Markup("".join(rows)),
         "timeline": _timeline(events, prepared, redact),
         "routes": [
             (name, procedure.evidence_routes[name], rules) for name, rules in routes.items()
         ],
         "pre": prepared.fragments,
-        "words": words,
+        "words": _words(),
         "next_steps": next_steps,
-        "nodes": prepared.nodes,
-        "node_html": [
-            prepared.fragment(
-                ("node", node.state, reached.get(node.state), first),
-                lambda node=node, first=first: Markup(  # type: ignore[misc]
-                    words.node(node, reached.get(node.state), DIAGRAM_BOX, DIAGRAM_GAP, first)
-                ),
-            )
-            for first, node in zip(
-                [True] + [False] * (len(prepared.nodes) - 1), prepared.nodes, strict=True
-            )
-        ],
-        "reached": reached,
-        "diagram_height": prepared.diagram_height,
-        "box": DIAGRAM_BOX,
-        "gap": DIAGRAM_GAP,
-        "path_labels": [
-            n.label for state in audit.path for n in prepared.nodes if n.state == state
-        ],
+        "diagram": _diagram(audit.path, prepared),
     }
     return _template().render(context)
 
