@@ -23,6 +23,7 @@ prints that HTML to PDF with WeasyPrint. Contracts:
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from auditor import __version__
 from auditor.audit import Audit, Auditor
@@ -152,6 +153,43 @@ class _Fragments:
     routes: dict[str, Markup]
 
 
+def hole(n: int) -> Markup:
+    """A placeholder for the ``n``-th value of a `_Skeleton`, passed to a macro instead of it."""
+    return Markup(f"\x00hole{n}\x00")
+
+
+_HOLE = re.compile("\x00hole([0-9]+)\x00")
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    """A macro's output rendered once with `hole` placeholders for some values.
+
+    A macro that only prints a value (``{{ value }}``, autoescaped) gives the
+    same text as its skeleton with the hole replaced by ``escape(value)``. So
+    a skeleton is cached by everything else the macro reads (including the
+    truth of each holed value, which ``if`` tests may read), and `fill` puts
+    the values in. The values are escaped exactly as autoescape would
+    (a `Markup` value, already HTML, goes in as it is). The placeholders
+    exist only in the skeleton: a value is never scanned for them.
+    """
+
+    texts: tuple[str, ...]
+    holes: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rendered: str) -> _Skeleton:
+        parts = _HOLE.split(rendered)
+        return cls(tuple(parts[0::2]), tuple(int(n) for n in parts[1::2]))
+
+    def fill(self, *values: object) -> Markup:
+        texts = self.texts
+        out = [texts[0]]
+        for text, n in zip(texts[1:], self.holes, strict=True):
+            out += (escape(values[n]), text)
+        return Markup("".join(out))
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """What depends only on the procedure: built once, reused for every report."""
@@ -167,6 +205,16 @@ class _Prepared:
     auditor: Auditor
     fragments_of_cases: dict[tuple[Any, ...], Markup]
     gaps: dict[tuple[date, date], tuple[int, int]]
+    skeletons: dict[tuple[Any, ...], _Skeleton]
+
+    def skeleton(self, key: tuple[Any, ...], make: Callable[[], str]) -> _Skeleton:
+        """A piece rendered once with holes (see `_Skeleton`), memoised by its shape."""
+        found = self.skeletons.get(key)
+        if found is None:
+            if len(self.skeletons) > 50_000:
+                self.skeletons.clear()
+            found = self.skeletons[key] = _Skeleton.of(make())
+        return found
 
     def gap(self, earlier: date, later: date) -> tuple[int, int]:
         """Calendar and working days from ``earlier`` to ``later``, memoised (bounded)."""
@@ -227,6 +275,7 @@ def _prepared(procedure: Procedure) -> _Prepared:
         auditor=Auditor(procedure),
         fragments_of_cases={},
         gaps={},
+        skeletons={},
     )
     if len(_PREPARED) > 16:
         _PREPARED.clear()
@@ -396,14 +445,12 @@ def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> Markup:
         on = event.on
         when = cached.get(("on", on))
         if when is None:
-            when = keep(
-                ("on", on),
-                Markup(
-                    words.event_date(spoken_date(on), on.isoformat(), f"{on:%A}")
-                    if on is not None
-                    else words.event_date(None, None, None)
-                ),
-            )
+            if on is None:
+                when = keep(("on", on), Markup(words.event_date(None, None, None)))
+            else:
+                when = keep(("on", on), prepared.skeleton(
+                    ("on",), lambda: str(words.event_date(hole(0), hole(1), hole(2)))
+                ).fill(spoken_date(on), on.isoformat(), f"{on:%A}"))
         if on is not None and previous is not None:
             days = prepared.gap(previous, on)
             gap = cached.get(("gap", days))
@@ -439,11 +486,18 @@ def _refs(finding: Finding, events: list[Event], prepared: _Prepared) -> Refs:
 
 
 def _refs_html(refs: Refs, prepared: _Prepared) -> Markup:
-    """event_refs(refs), cached by the refs (event numbers, labels and dates)."""
-    found = prepared.fragments_of_cases.get(("refs", refs))
-    if found is None:
-        found = prepared.keep(("refs", refs), Markup(_words().event_refs(refs)))
-    return found
+    """event_refs(refs): a skeleton cached by the events' numbers and labels, dates filled in."""
+    shape = tuple((number, label, on is not None) for number, label, on in refs)
+    dates = [on for _, _, on in refs if on is not None]
+
+    def make() -> str:
+        holes = iter(range(len(dates)))
+        return str(_words().event_refs(
+            tuple((number, label, hole(next(holes)) if dated else None)
+                  for number, label, dated in shape)
+        ))
+
+    return prepared.skeleton(("refs", shape), make).fill(*dates)
 
 
 def _finding_view(
@@ -491,15 +545,20 @@ def _row(
         verification = finding.verification
     else:
         evidence, verification = None, rule.verification
-    # The key holds exactly what row_evidence reads in each of its branches.
-    key: tuple[Any, ...] = (
-        ("evidence", evidence, whose, refs) if evidence
-        else ("evidence-none", status, rule.check, whose)
-    )
-    cell = cached.get(key)
-    if cell is None:
-        cell = prepared.keep(
-            key, Markup(words.row_evidence(rule, status, evidence, refs_html, whose))
+    # The key holds exactly what row_evidence reads in each of its branches; the
+    # events (refs_html, printed only) are a hole.
+    if evidence:
+        cell = prepared.skeleton(
+            ("evidence", evidence, whose, bool(refs_html)),
+            lambda: str(words.row_evidence(
+                rule, status, evidence, hole(0) if refs_html else Markup(""), whose
+            )),
+        ).fill(refs_html)
+    else:
+        key = ("evidence-none", status, rule.check, whose)
+        plain = cached.get(key)
+        cell = plain if plain is not None else prepared.keep(
+            key, Markup(words.row_evidence(rule, status, None, Markup(""), whose))
         )
     end = cached.get(("row-end", rule.id, verification))
     if end is None:
