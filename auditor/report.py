@@ -22,6 +22,8 @@ prints that HTML to PDF with WeasyPrint. Contracts:
 
 from __future__ import annotations
 
+import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from auditor import __version__
 from auditor.audit import Audit, Auditor
@@ -151,6 +153,43 @@ class _Fragments:
     routes: dict[str, Markup]
 
 
+def hole(n: int) -> Markup:
+    """A placeholder for the ``n``-th value of a `_Skeleton`, passed to a macro instead of it."""
+    return Markup(f"\x00hole{n}\x00")
+
+
+_HOLE = re.compile("\x00hole([0-9]+)\x00")
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    """A macro's output rendered once with `hole` placeholders for some values.
+
+    A macro that only prints a value (``{{ value }}``, autoescaped) gives the
+    same text as its skeleton with the hole replaced by ``escape(value)``. So
+    a skeleton is cached by everything else the macro reads (including the
+    truth of each holed value, which ``if`` tests may read), and `fill` puts
+    the values in. The values are escaped exactly as autoescape would
+    (a `Markup` value, already HTML, goes in as it is). The placeholders
+    exist only in the skeleton: a value is never scanned for them.
+    """
+
+    texts: tuple[str, ...]
+    holes: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rendered: str) -> _Skeleton:
+        parts = _HOLE.split(rendered)
+        return cls(tuple(parts[0::2]), tuple(int(n) for n in parts[1::2]))
+
+    def fill(self, *values: object) -> Markup:
+        texts = self.texts
+        out = [texts[0]]
+        for text, n in zip(texts[1:], self.holes, strict=True):
+            out += (escape(values[n]), text)
+        return Markup("".join(out))
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """What depends only on the procedure: built once, reused for every report."""
@@ -165,6 +204,29 @@ class _Prepared:
     calendar: WorkingCalendar
     auditor: Auditor
     fragments_of_cases: dict[tuple[Any, ...], Markup]
+    gaps: dict[tuple[date, date], tuple[int, int]]
+    skeletons: dict[tuple[Any, ...], _Skeleton]
+
+    def skeleton(self, key: tuple[Any, ...], make: Callable[[], str]) -> _Skeleton:
+        """A piece rendered once with holes (see `_Skeleton`), memoised by its shape."""
+        found = self.skeletons.get(key)
+        if found is None:
+            if len(self.skeletons) > 50_000:
+                self.skeletons.clear()
+            found = self.skeletons[key] = _Skeleton.of(make())
+        return found
+
+    def gap(self, earlier: date, later: date) -> tuple[int, int]:
+        """Calendar and working days from ``earlier`` to ``later``, memoised (bounded)."""
+        found = self.gaps.get((earlier, later))
+        if found is None:
+            if len(self.gaps) > 50_000:
+                self.gaps.clear()
+            found = self.gaps[(earlier, later)] = (
+                self.calendar.days_between(earlier, later, "calendar"),
+                self.calendar.days_between(earlier, later, "working"),
+            )
+        return found
 
     def fragment(self, key: tuple[Any, ...], make: Callable[[], Markup]) -> Markup:
         """A rendered piece of a report, memoised: rows and diagram boxes recur across cases.
@@ -174,10 +236,15 @@ class _Prepared:
         """
         found = self.fragments_of_cases.get(key)
         if found is None:
-            if len(self.fragments_of_cases) > 50_000:
-                self.fragments_of_cases.clear()
-            found = self.fragments_of_cases[key] = make()
+            found = self.keep(key, make())
         return found
+
+    def keep(self, key: tuple[Any, ...], piece: Markup) -> Markup:
+        """Remember a rendered piece under the key that holds all it depends on."""
+        if len(self.fragments_of_cases) > 50_000:
+            self.fragments_of_cases.clear()
+        self.fragments_of_cases[key] = piece
+        return piece
 
 
 DIAGRAM_BOX = 40
@@ -207,6 +274,8 @@ def _prepared(procedure: Procedure) -> _Prepared:
         calendar=_calendar(procedure.calendar.country, procedure.calendar.subdivision),
         auditor=Auditor(procedure),
         fragments_of_cases={},
+        gaps={},
+        skeletons={},
     )
     if len(_PREPARED) > 16:
         _PREPARED.clear()
@@ -293,29 +362,31 @@ def _holds(condition: Condition, case: Case) -> bool:
     return False
 
 
-def _event_fields(event: Event) -> list[tuple[str, object]]:
-    """The yes/no and channel facts recorded for an event, in the case format's field order."""
-    shown: list[tuple[str, object]] = []
-    for name in Event.model_fields:
-        if name in ("on", "type", "note", "happened", "steps"):
-            continue
-        value = getattr(event, name)
-        if value is not None:
-            shown.append((spoken_word(name), value))
-    return shown
+_SHOWN_FIELDS = tuple(
+    name for name in Event.model_fields if name not in ("on", "type", "note", "happened", "steps")
+)
+"""The yes/no and channel facts an event may carry, in the case format's field order."""
+_SPOKEN_FIELDS = tuple(spoken_word(name) for name in _SHOWN_FIELDS)
+_shown_values = operator.attrgetter(*_SHOWN_FIELDS)
 
 
-def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    previous: date | None = None
-    for index, event in enumerate(events):
-        gap: dict[str, Any] | None = None
-        if event.on is not None and previous is not None:
-            gap = {
-                "calendar": prepared.calendar.days_between(previous, event.on, "calendar"),
-                "working": prepared.calendar.days_between(previous, event.on, "working"),
-            }
-        steps = [
+def _event_fields(values: tuple[object, ...]) -> list[tuple[str, object]]:
+    """The facts recorded for an event (``values`` in `_SHOWN_FIELDS` order), as shown."""
+    return [
+        (spoken, value)
+        for spoken, value in zip(_SPOKEN_FIELDS, values, strict=True)
+        if value is not None
+    ]
+
+
+def _event_view(event: Event, values: tuple[object, ...], prepared: _Prepared,
+                redact: bool) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "label": prepared.event_labels.get(event.type, spoken_word(event.type)),
+        "happened": event.happened,
+        "fields": _event_fields(values),
+        "steps": [
             {
                 "number": number,
                 "status": record.status,
@@ -323,26 +394,79 @@ def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> list[di
                 "had_note": record.note is not None,
             }
             for number, record in sorted(event.steps.items())
-        ]
-        rows.append(
-            {
-                "number": index + 1,
-                "on": spoken_date(event.on) if event.on else None,
-                "iso": event.on.isoformat() if event.on else None,
-                "weekday": f"{event.on:%A}" if event.on else None,
-                "type": event.type,
-                "label": prepared.event_labels.get(event.type, spoken_word(event.type)),
-                "happened": event.happened,
-                "fields": _event_fields(event),
-                "steps": steps,
-                "note": None if redact else event.note,
-                "had_note": event.note is not None,
-                "gap": gap,
-            }
+        ],
+        "note": None if redact else event.note,
+        "had_note": event.note is not None,
+    }
+
+
+def _what_cell(event: Event, prepared: _Prepared, redact: bool) -> Markup:
+    """The "What" cell of an event's timeline row.
+
+    Cached only when the event carries no note: then it depends on nothing but
+    the key (type, happened, the shown facts, the steps' statuses). An event
+    with a note (the case's own words) is rendered afresh, never cached.
+    """
+    values = _shown_values(event)
+    steps = event.steps
+    noted = event.note is not None
+    if steps:
+        statuses = []
+        for number, record in sorted(steps.items()):
+            if record.note is not None:
+                noted = True
+            statuses.append((number, record.status))
+        shown_steps: tuple[tuple[int, str], ...] = tuple(statuses)
+    else:
+        shown_steps = ()
+    if noted:
+        return Markup(_words().event_what(_event_view(event, values, prepared, redact), redact))
+    key = ("what", event.type, event.happened, values, shown_steps, redact)
+    found = prepared.fragments_of_cases.get(key)
+    if found is None:
+        found = prepared.keep(
+            key, Markup(_words().event_what(_event_view(event, values, prepared, redact), redact))
         )
-        if event.on is not None:
-            previous = event.on
-    return rows
+    return found
+
+
+def _timeline(events: list[Event], prepared: _Prepared, redact: bool) -> Markup:
+    """The timeline's rows, from pieces cached by what each depends on (see parts.html.j2)."""
+    words = _words()
+    cached = prepared.fragments_of_cases
+    keep = prepared.keep
+    pieces: list[str] = []
+    previous: date | None = None
+    for index, event in enumerate(events):
+        number = index + 1
+        head = cached.get(("event", number))
+        if head is None:
+            head = keep(("event", number), Markup(words.event_head(number)))
+        on = event.on
+        when = cached.get(("on", on))
+        if when is None:
+            if on is None:
+                when = keep(("on", on), Markup(words.event_date(None, None, None)))
+            else:
+                when = keep(("on", on), prepared.skeleton(
+                    ("on",), lambda: str(words.event_date(hole(0), hole(1), hole(2)))
+                ).fill(spoken_date(on), on.isoformat(), f"{on:%A}"))
+        if on is not None and previous is not None:
+            days = prepared.gap(previous, on)
+            gap = cached.get(("gap", days))
+            if gap is None:
+                gap = keep(
+                    ("gap", days),
+                    Markup(words.event_gap({"calendar": days[0], "working": days[1]})),
+                )
+        else:
+            gap = cached.get(("gap",))
+            if gap is None:
+                gap = keep(("gap",), Markup(words.event_gap(None)))
+        pieces += (head, when, _what_cell(event, prepared, redact), gap)
+        if on is not None:
+            previous = on
+    return Markup("".join(pieces))
 
 
 Refs = tuple[tuple[int, str, str | None], ...]
@@ -361,10 +485,25 @@ def _refs(finding: Finding, events: list[Event], prepared: _Prepared) -> Refs:
     )
 
 
+def _refs_html(refs: Refs, prepared: _Prepared) -> Markup:
+    """event_refs(refs): a skeleton cached by the events' numbers and labels, dates filled in."""
+    shape = tuple((number, label, on is not None) for number, label, on in refs)
+    dates = [on for _, _, on in refs if on is not None]
+
+    def make() -> str:
+        holes = iter(range(len(dates)))
+        return str(_words().event_refs(
+            tuple((number, label, hole(next(holes)) if dated else None)
+                  for number, label, dated in shape)
+        ))
+
+    return prepared.skeleton(("refs", shape), make).fill(*dates)
+
+
 def _finding_view(
-    finding: Finding, rule: Rule, events: list[Event], prepared: _Prepared, whose: str
+    finding: Finding, rule: Rule, events: list[Event], prepared: _Prepared, whose: str,
+    refs_html: Markup,
 ) -> dict[str, Any]:
-    refs = _refs(finding, events, prepared)
     words = _words()
     parts = prepared.fragments.rules[rule.id]
     return {
@@ -382,7 +521,7 @@ def _finding_view(
             ("end", rule.id, finding.sources),
             lambda: Markup(words.ground_end(rule, finding.sources)),
         ),
-        "refs": prepared.fragment(("refs", refs), lambda: Markup(words.event_refs(refs))),
+        "refs": refs_html,
         "shown": prepared.fragment(
             ("shown", finding.evidence, whose), lambda: Markup(words.shown(finding.evidence, whose))
         ),
@@ -391,16 +530,42 @@ def _finding_view(
 
 
 def _row(
-    rule: Rule, status: str, finding: Finding | None, refs: Refs, prepared: _Prepared, whose: str
-) -> Markup:
-    evidence = finding.evidence if finding else None
-    verification = finding.verification if finding else rule.verification
+    rule: Rule, status: str, finding: Finding | None, refs: Refs, refs_html: Markup,
+    prepared: _Prepared, whose: str,
+) -> tuple[Markup, Markup, Markup]:
+    """A row of the procedure table as three cached pieces (see row_start in parts.html.j2)."""
     words = _words()
     parts = prepared.fragments.rules[rule.id]
-    return prepared.fragment(
-        ("row", rule.id, status, evidence, refs, whose, verification),
-        lambda: Markup(words.row(rule, parts, status, evidence, refs, whose, verification)),
-    )
+    cached = prepared.fragments_of_cases
+    start = cached.get(("row-start", rule.id, status))
+    if start is None:
+        start = prepared.keep(("row-start", rule.id, status), Markup(words.row_start(parts, status)))
+    if finding is not None:
+        evidence: str | None = finding.evidence
+        verification = finding.verification
+    else:
+        evidence, verification = None, rule.verification
+    # The key holds exactly what row_evidence reads in each of its branches; the
+    # events (refs_html, printed only) are a hole.
+    if evidence:
+        cell = prepared.skeleton(
+            ("evidence", evidence, whose, bool(refs_html)),
+            lambda: str(words.row_evidence(
+                rule, status, evidence, hole(0) if refs_html else Markup(""), whose
+            )),
+        ).fill(refs_html)
+    else:
+        key = ("evidence-none", status, rule.check, whose)
+        plain = cached.get(key)
+        cell = plain if plain is not None else prepared.keep(
+            key, Markup(words.row_evidence(rule, status, None, Markup(""), whose))
+        )
+    end = cached.get(("row-end", rule.id, verification))
+    if end is None:
+        end = prepared.keep(
+            ("row-end", rule.id, verification), Markup(words.row_end(parts, verification))
+        )
+    return start, cell, end
 
 
 def _notes(finding: Finding, rule: Rule, events: list[Event]) -> list[str]:
@@ -417,6 +582,33 @@ def _notes(finding: Finding, rule: Rule, events: list[Event]) -> list[str]:
         elif event.note:
             notes.append(event.note)
     return notes
+
+
+def _diagram(path: tuple[str, ...], prepared: _Prepared) -> Markup:
+    """The section "Your path through the procedure": cached by the path, all it depends on."""
+    key = ("diagram", path)
+    found = prepared.fragments_of_cases.get(key)
+    if found is not None:
+        return found
+    words = _words()
+    reached = {state: n + 1 for n, state in enumerate(path)}
+    node_html = [
+        prepared.fragment(
+            ("node", node.state, reached.get(node.state), first),
+            lambda node=node, first=first: Markup(  # type: ignore[misc]
+                words.node(node, reached.get(node.state), DIAGRAM_BOX, DIAGRAM_GAP, first)
+            ),
+        )
+        for first, node in zip(
+            [True] + [False] * (len(prepared.nodes) - 1), prepared.nodes, strict=True
+        )
+    ]
+    path_labels = [n.label for state in path for n in prepared.nodes if n.state == state]
+    return prepared.keep(
+        key,
+        Markup(words.diagram(prepared.nodes, reached, node_html, path_labels,
+                             prepared.diagram_height)),
+    )
 
 
 def render_html(
@@ -441,16 +633,21 @@ def render_html(
         if had_author:
             audit = prepared.auditor.audit(case, as_of=audit.as_of, name=audit.case)
     events = case.dated_order()
-    by_rule = {f.rule: f for f in audit.findings}
     whose = case.whose_word
-    rows = []
+    # Each finding's events, shown as links: worked out once, used by its row and its ground.
+    refs_of: dict[int, tuple[Refs, Markup]] = {}
+    for finding in audit.findings:
+        refs = _refs(finding, events, prepared)
+        refs_of[id(finding)] = (refs, _refs_html(refs, prepared))
+    by_rule = {f.rule: f for f in audit.findings}
+    rows: list[str] = []
     for status in audit.steps:
         rule = prepared.rules.get(status.rule)
         if rule is None:
             continue
-        finding = by_rule.get(status.rule)
-        refs = _refs(finding, events, prepared) if finding else ()
-        rows.append(_row(rule, status.status, finding, refs, prepared, whose))
+        found = by_rule.get(status.rule)
+        refs, refs_html = refs_of[id(found)] if found else ((), Markup(""))
+        rows += _row(rule, status.status, found, refs, refs_html, prepared, whose)
     grounds = sorted(
         (f for f in audit.findings if f.kind in GROUND_KINDS),
         key=lambda f: ground_order(f, prepared.order),
@@ -468,8 +665,6 @@ def render_html(
         for step in procedure.next_steps
         if (grounds or not step.if_grounds) and _applies(step, case)
     ]
-    reached = {state: n + 1 for n, state in enumerate(audit.path)}
-    words = _words()
     context = {
         "version": __version__,
         "audit": audit,
@@ -482,42 +677,28 @@ def render_html(
         "whose": whose,
         "counts": counts,
         "held": sum(1 for s in audit.steps if s.status in HOLDS and s.status != "not_applicable"),
-        "grounds": [_finding_view(f, prepared.rules[f.rule], events, prepared, whose) for f in grounds],
-        "unevidenced": [
-            _finding_view(f, prepared.rules[f.rule], events, prepared, whose) for f in unevidenced
+        "grounds": [
+            _finding_view(
+                f, prepared.rules[f.rule], events, prepared, whose, refs_of[id(f)][1]
+            )
+            for f in grounds
         ],
+        # The template only counts these, and shows each pending one's rule title and ground.
+        "unevidenced": unevidenced,
         "pending": [
-            _finding_view(f, prepared.rules[f.rule], events, prepared, whose)
+            {"rule": prepared.rules[f.rule], "finding": f}
             for f in audit.findings
             if f.kind == "pending"
         ],
-        "rows": rows,
+        "rows": Markup("".join(rows)),
         "timeline": _timeline(events, prepared, redact),
         "routes": [
             (name, procedure.evidence_routes[name], rules) for name, rules in routes.items()
         ],
         "pre": prepared.fragments,
-        "words": words,
+        "words": _words(),
         "next_steps": next_steps,
-        "nodes": prepared.nodes,
-        "node_html": [
-            prepared.fragment(
-                ("node", node.state, reached.get(node.state), first),
-                lambda node=node, first=first: Markup(  # type: ignore[misc]
-                    words.node(node, reached.get(node.state), DIAGRAM_BOX, DIAGRAM_GAP, first)
-                ),
-            )
-            for first, node in zip(
-                [True] + [False] * (len(prepared.nodes) - 1), prepared.nodes, strict=True
-            )
-        ],
-        "reached": reached,
-        "diagram_height": prepared.diagram_height,
-        "box": DIAGRAM_BOX,
-        "gap": DIAGRAM_GAP,
-        "path_labels": [
-            n.label for state in audit.path for n in prepared.nodes if n.state == state
-        ],
+        "diagram": _diagram(audit.path, prepared),
     }
     return _template().render(context)
 

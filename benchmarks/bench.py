@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -54,12 +55,13 @@ def floor(path: Path) -> tuple[float, int, int]:
     return time.perf_counter() - start, cases, events
 
 
-def batch(path: Path, outdir: Path, jobs: int, as_of: str) -> tuple[float, float, float]:
+def batch(path: Path, outdir: Path, jobs: int, as_of: str,
+          *extra: str) -> tuple[float, float, float]:
     """Seconds, peak RSS (MiB, largest process) and CPU seconds (all its processes)
     of `whp-audit batch` run afresh."""
     cli = Path(sys.executable).with_name("whp-audit")
     command = [str(cli), "batch", str(path), "-o", str(outdir), "--jobs", str(jobs),
-               "--as-of", as_of]
+               "--as-of", as_of, *extra]
     # A child of its own, so its peak RSS is not mixed with this script's.
     wrapper = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -139,8 +141,19 @@ def main() -> None:
     parser.add_argument("--as-of", default="2025-01-01")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/whp-bench"))
     parser.add_argument("--no-pm4py", action="store_true")
+    parser.add_argument("--reports", type=int, default=0, metavar="N",
+                        help="also time `batch --reports` against plain batch on N cases, "
+                             "each run REPEAT times")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only-reports", action="store_true",
+                        help="run only the --reports timing")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.only_reports:
+        print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"{platform.platform()}")
+        reports(args)
+        return
     sizes = sorted({args.small, args.cases})
     inputs = {}
     for size in sizes:
@@ -181,6 +194,35 @@ def main() -> None:
     print(f"\nload average at the end: {os.getloadavg()}")
     per_second = args.cases / seconds_batch
     print(f"\nbatch: {per_second:,.0f} cases/s; {events / seconds_batch:,.0f} events/s")
+    if args.reports:
+        reports(args)
+
+
+def reports(args: argparse.Namespace) -> None:
+    """Per-case HTML reports: `batch --reports` against plain `batch`, same cases, same run.
+
+    Reports a second = N / (wall with --reports - wall without); the CPU
+    figure is the extra CPU-seconds (all processes) per report.
+    """
+    path = args.workdir / f"caseload-{args.reports}-seed{args.seed}.jsonl"
+    if not path.exists():
+        generate.write_jsonl(path, args.reports, args.seed)
+    print(f"\n--reports, {args.reports} cases, --jobs {args.jobs}, {args.repeat} runs each "
+          "(alternating):")
+    print("| run | plain wall s | plain CPU s | --reports wall s | --reports CPU s "
+          "| reports/s | extra CPU ms/report |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for run in range(1, args.repeat + 1):
+        for old in ("out-plain", "out-reports"):  # every run writes into an empty folder
+            shutil.rmtree(args.workdir / old, ignore_errors=True)
+        plain, _, plain_cpu = batch(path, args.workdir / "out-plain", args.jobs, args.as_of)
+        full, _, full_cpu = batch(path, args.workdir / "out-reports", args.jobs, args.as_of,
+                                  "--reports")
+        extra = full - plain
+        rate = f"{args.reports / extra:,.0f}" if extra > 0 else "n/a"
+        print(f"| {run} | {plain:.2f} | {plain_cpu:.2f} | {full:.2f} | {full_cpu:.2f} | {rate} "
+              f"| {(full_cpu - plain_cpu) / args.reports * 1000:.2f} |")
+    print(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -386,3 +386,87 @@ def test_ground_uses_the_findings_own_firmness(procedure: Procedure, tmp_path: P
     assert label in block
     for source in finding.sources:
         assert source.title in block
+
+
+def _cache_cases(tmp_path: Path) -> list[tuple[Path, date]]:
+    """Cases that share most report pieces but differ in what the caches key on.
+
+    Generated cases (benchmarks/generate.py, seeded: same rules, different
+    dates, event numbers, step statuses, recorded_by), the examples, the
+    hostile and the personal case.
+    """
+    import random
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generate
+
+    rng = random.Random(7)
+    paths = [(hostile_case(tmp_path), date(2018, 7, 1)), (personal_case(tmp_path), date(2019, 3, 1))]
+    for name, as_of in CASES.items():
+        paths.append((EXAMPLES / name, as_of))
+    for number in range(12):
+        data = generate.make_case(number, rng)
+        if number % 3 == 0:
+            data["recorded_by"] = f"<i>adviser {number}</i> & co"
+            data["events"][0]["note"] = f"note {number} <script>"
+        path = tmp_path / f"gen-{number}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        paths.append((path, date(2025, 1, 1)))
+    return paths
+
+
+def test_cached_pieces_never_carry_one_case_into_another(
+    procedure: Procedure, tmp_path: Path
+) -> None:
+    """Rendering with warm caches (filled by other cases) gives what a cold render gives.
+
+    Every case is rendered with empty caches, then all of them again in
+    another order and once more after that, each twice with and without
+    --redact; a piece cached under a key that misses something it depends
+    on would show up as a difference. One case is also rendered in a fresh
+    process, after this process has rendered all the others.
+    """
+    import subprocess
+    import sys
+
+    from auditor import report as report_module
+
+    cases = _cache_cases(tmp_path)
+    cold: dict[tuple[int, bool], str] = {}
+    for n, (path, as_of) in enumerate(cases):
+        for redact in (False, True):
+            report_module._PREPARED.clear()
+            cold[n, redact] = report(procedure, path, as_of, redact=redact)
+    report_module._PREPARED.clear()
+    order = list(range(len(cases)))
+    for rounds in (order[::-1], order[1::2] + order[0::2]):
+        for n in rounds:
+            path, as_of = cases[n]
+            for redact in (False, True):
+                assert report(procedure, path, as_of, redact=redact) == cold[n, redact], (
+                    path.name, redact,
+                )
+    assert len({cold[n, False] for n in order}) == len(order)  # the cases do differ
+    path, as_of = cases[-1]
+    script = (
+        "import hashlib, sys\n"
+        "from datetime import date\n"
+        "from pathlib import Path\n"
+        "from auditor.audit import Auditor\n"
+        "from auditor.checklist import load_procedure\n"
+        "from auditor.load import case_name, load_case\n"
+        "from auditor.report import render_html\n"
+        "path, as_of = Path(sys.argv[1]), date.fromisoformat(sys.argv[2])\n"
+        "procedure = load_procedure()\n"
+        "case = load_case(path, as_of=as_of, steps=procedure.steps)\n"
+        "audit = Auditor(procedure).audit(case, as_of=as_of, name=case_name(path, case))\n"
+        "digest = hashlib.sha256(path.read_bytes()).hexdigest()\n"
+        "sys.stdout.buffer.write(render_html(audit, case, procedure, case_digest=digest)"
+        ".encode())\n"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script, str(path), as_of.isoformat()],
+        check=True, capture_output=True,
+    ).stdout.decode()
+    assert report(procedure, path, as_of) == fresh
