@@ -312,7 +312,7 @@ class _Worker:
                     audit, case, self.procedure, redact=self.redact,
                     case_digest=hashlib.sha256(raw).hexdigest(),
                 )
-                write_atomic(self.reports / report, html)
+                write_atomic(self.reports / report, html, durable=False)
         except Exception as exc:  # one case must never stop the batch
             return _internal(item, exc)
         summary = (item.seq, audit.case, [s.status for s in audit.steps],
