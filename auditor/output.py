@@ -53,14 +53,12 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: Path, content: str | bytes, *, durable: bool = True) -> None:
+def write_atomic(path: Path, content: str | bytes) -> None:
     """Write ``content`` to ``path`` so that a reader sees the old file or the new, never half.
 
-    The bytes go to a temporary file beside ``path``, are flushed to disk
-    (unless ``durable`` is false: a batch's thousands of reports are left to
-    the operating system, as one flush each cost as much as making them), and
-    the file is renamed into place; on any failure the temporary file is
-    removed and ``path`` is left as it was.
+    The bytes go to a temporary file beside ``path``, are flushed to disk, and
+    the file is renamed into place; on any failure the temporary file is removed
+    and ``path`` is left as it was.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     folder = path.parent if str(path.parent) else Path(".")
@@ -70,9 +68,8 @@ def write_atomic(path: Path, content: str | bytes, *, durable: bool = True) -> N
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            if durable:
-                stream.flush()
-                os.fsync(stream.fileno())
+            stream.flush()
+            os.fsync(stream.fileno())
         # mkstemp creates the file 0600; a report is an ordinary file.
         os.chmod(temporary, mode)
         os.replace(temporary, path)

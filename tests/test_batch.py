@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import shutil
+import stat
 import sys
 from datetime import date
 from pathlib import Path
@@ -231,7 +233,10 @@ def test_reports_are_written_and_linked(tmp_path: Path) -> None:
     result = _run(["batch", str(EXAMPLES), "-o", str(out), "--reports", "--as-of", "2019-06-01"])
     assert result.exit_code == 0, result.output
     reports = sorted((out / "reports").iterdir())
-    assert len(reports) == 3
+    assert len(reports) == 3  # and no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert all(stat.S_IMODE(r.stat().st_mode) == 0o666 & ~umask for r in reports)
     page = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="reports/000002-EX-rushed.html"' in page
 
