@@ -470,3 +470,13 @@ def test_cached_pieces_never_carry_one_case_into_another(
         check=True, capture_output=True,
     ).stdout.decode()
     assert report(procedure, path, as_of) == fresh
+
+
+def test_an_audits_warnings_are_shown_and_only_then(procedure: Procedure, tmp_path: Path) -> None:
+    path = tmp_path / "early.yaml"
+    path.write_text("events:\n  - {on: 2017-03-01, type: invite_letter}\n", encoding="utf-8")
+    html = report(procedure, path, date(2018, 7, 1))
+    assert "Check this before relying on the audit." in html
+    assert "dated 2017-03-01, before the Work and Health Programme began" in html
+    plain = report(procedure, EXAMPLES / "rushed-referral.yaml", date(2018, 7, 1))
+    assert "before relying on the audit" not in plain
