@@ -111,3 +111,89 @@ def test_report_in_chromium_passes_axe(
     ]
     assert bad == [], bad
     assert width <= A4_WIDTH, "nothing may overflow an A4-wide window"
+
+
+# Every element with text, its colour against the background it is drawn on (the first
+# opaque background up the tree, semi-transparent ones blended in), by the WCAG formula.
+# axe leaves some of these "incomplete" (it cannot always tell the background), so they
+# are measured here. SVG text is checked by its fixed colours in the next test.
+CONTRAST_JS = """
+() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(',').map(parseFloat);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const over = (c, base) => ({r: c.r * c.a + base.r * (1 - c.a),
+    g: c.g * c.a + base.g * (1 - c.a), b: c.b * c.a + base.b * (1 - c.a), a: 1});
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    let base = {r: 255, g: 255, b: 255, a: 1};
+    for (let i = layers.length - 1; i >= 0; i--) base = over(layers[i], base);
+    return base;
+  };
+  const low = [];
+  let checked = 0;
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || seen.has(el) || el instanceof SVGElement) continue;
+    seen.add(el);
+    const st = getComputedStyle(el);
+    if (st.display === 'none' || st.visibility === 'hidden') continue;
+    const bg = background(el);
+    const fg = over(parse(st.color), bg);
+    const a = lum(fg), b = lum(bg);
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight) >= 700;
+    const large = size >= 24 || (bold && size >= 18.66);
+    checked++;
+    if (ratio < (large ? 3 : 4.5)) low.push([n.textContent.trim().slice(0, 40), ratio, st.color]);
+  }
+  return {checked, low};
+}
+"""
+
+
+@pytest.mark.parametrize(("name", "as_of", "redact"), REPORTS)
+def test_every_text_meets_wcag_aa_contrast(
+    browser: Any, tmp_path: Path, name: str, as_of: date, redact: bool
+) -> None:
+    report = write_report(tmp_path, name, as_of, redact)
+    page = browser.new_page(viewport={"width": A4_WIDTH, "height": 1123})
+    try:
+        page.goto(report.as_uri())
+        result = page.evaluate(CONTRAST_JS)
+    finally:
+        page.close()
+    assert result["checked"] > 100
+    assert result["low"] == []
+
+
+def _ratio(foreground: str, background: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_diagrams_text_colours_meet_wcag_aa() -> None:
+    parts = (ROOT / "reports" / "parts.html.j2").read_text(encoding="utf-8")
+    # The path diagram draws its text on two kinds of box: filled blue, and white.
+    assert 'fill="#1f4e8c"' in parts and 'fill="#ffffff" stroke="#4a4a4a"' in parts
+    for text, box in (("#ffffff", "#1f4e8c"), ("#1b1b1b", "#ffffff"), ("#4a4a4a", "#ffffff")):
+        assert f'fill="{text}"' in parts
+        assert _ratio(text, box) >= 4.5, (text, box)
