@@ -24,9 +24,13 @@ def lines(*answers: str) -> str:
     return "\n".join(answers) + "\n"
 
 
-def claimant(benefit: str = "1") -> list[str]:
+def claimant(benefit: str = "1", name: str = "", nino: str = "") -> list[str]:
     """Case name, whose account, then the claimant facts (JSA: no ESA questions)."""
-    return ["AC-2018-014", "claimant", benefit, "3", "no", "email"]
+    return ["AC-2018-014", "claimant", name, nino, benefit, "3", "no", "email"]
+
+
+BENEFIT = 4
+"""Where the benefit is answered in `claimant()`."""
 
 
 def steps(answers: list[str] | None = None) -> list[str]:
@@ -39,14 +43,19 @@ def by_the_book() -> list[str]:
         *claimant(),
         "no",                                    # signposting organisation
         "yes", "2018-05-01", "1", "",            # invitation: date, by letter, no note
+        "",                                      # another invitation? Enter: no
         "yes", "2018-05-08", "yes", "yes",       # meeting: date, attended, understood
         *steps(),
         "Long meeting",                          # note on the meeting
-        "yes", "2018-05-09", "1", "",            # referral letter
+        "",                                      # another meeting? no
+        "yes", "2018-05-09", "1", "",            # referral letter (asked once)
         "don't know",                            # provider acknowledged
         "yes", "2018-05-14", "email", "",        # provider contact
+        "",                                      # another contact? no
         "yes", "2018-05-21", "yes", "",          # start meeting
+        "",                                      # another start meeting? no
         "yes", "2018-05-28", "yes", "yes", "yes", "yes", "yes", "yes", "", "",  # action plan
+        "",                                      # another action plan? no
     ]
 
 
@@ -105,7 +114,7 @@ def test_no_and_don_t_know_are_kept_apart_and_a_not_done_step_takes_a_note(
 def test_bad_answers_are_re_asked_with_a_clear_message(tmp_path: Path) -> None:
     answers = by_the_book()
     # Benefit: a number out of range first.
-    answers[2:3] = ["9", "1"]
+    answers[BENEFIT : BENEFIT + 1] = ["9", "1"]
     # Invitation date: a UK-style date, an impossible date, a future date, then a good one.
     at = answers.index("2018-05-01")
     answers[at : at + 1] = ["01/05/2018", "2018-02-30", "2999-01-01", "2018-05-01"]
@@ -143,7 +152,7 @@ def test_a_date_out_of_the_usual_order_is_confirmed_not_refused(tmp_path: Path) 
 
 def test_skipping_everything_writes_an_empty_but_valid_case(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
-    result = run(["-o", str(out)], [""] * 14)
+    result = run(["-o", str(out)], [""] * 16)
     assert result.exit_code == 0, result.output
     case = load_case(out, as_of=AS_OF)
     assert case.events == [] and case.case is None and case.claimant.benefit is None
@@ -151,7 +160,7 @@ def test_skipping_everything_writes_an_empty_but_valid_case(tmp_path: Path) -> N
 
 def test_a_date_not_known_is_left_as_a_comment(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
-    answers = [""] * 6 + ["", "yes", ""] + [""] * 6
+    answers = [""] * 8 + ["", "yes", "", ""] + [""] * 6
     result = run(["-o", str(out)], answers)
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
@@ -161,7 +170,7 @@ def test_a_date_not_known_is_left_as_a_comment(tmp_path: Path) -> None:
 
 def test_esa_questions_are_asked_only_on_esa(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
-    answers = ["", "", "2", "2", "yes", "", "", ""] + [""] * 8
+    answers = ["", "", "", "", "2", "2", "yes", "", "", ""] + [""] * 8
     result = run(["-o", str(out)], answers)
     assert result.exit_code == 0, result.output
     case = load_case(out, as_of=AS_OF)
