@@ -450,7 +450,7 @@ def test_name_and_nino_are_asked_as_personal_data_and_skipped_with_enter(
     out = tmp_path / "case.yaml"
     result = run(["-o", str(out)], by_the_book())
     assert result.exit_code == 0, result.output
-    for question in ("Your name", "Your National Insurance number"):
+    for question in ("What is your name?", "What is your National Insurance number"):
         asked = next(line for line in result.output.splitlines() if line.startswith(question))
         assert "This is personal data" in asked and "--redact hides it" in asked
         assert "only used to fill in the top of the report" in asked
