@@ -385,6 +385,10 @@ def load_procedure(path: Path | None = None) -> Procedure:
 
 SectionContent = Literal["steps", "questions"]
 STEP_PLACEHOLDERS = frozenset({"who", "should", "title", "step"})
+INVALID_PLACEHOLDERS = frozenset({"answer"})
+LIMIT_PLACEHOLDERS = frozenset({"limit"})
+MOST_REPEATS = 100
+"""The highest ``repeat_limit`` a checklist may set: an interview is typed by a person."""
 
 
 class PrepItem(Strict):
@@ -424,19 +428,45 @@ class PrepSection(Strict):
 
 class InterviewFact(Strict):
     """A claimant fact to ask; ``choices`` words each allowed value, ``only_if``
-    asks it only when earlier answers match (e.g. an ESA group only on ESA)."""
+    asks it only when earlier answers match (e.g. an ESA group only on ESA).
+    ``invalid`` (facts answered in words only) is said when the case model
+    refuses an answer, which is then asked again; ``{answer}`` is the answer."""
 
     ask: str
     choices: dict[str, str] = Field(default_factory=dict)
     only_if: dict[str, str] = Field(default_factory=dict)
+    invalid: str | None = None
+
+
+class InterviewAnother(Strict):
+    """Asked after an event of the type is recorded: was there another? On yes,
+    that one's date (``date``, else the event type's date question) and fields."""
+
+    ask: str
+    date: str | None = None
 
 
 class InterviewEvent(Strict):
-    """An event type to ask about: whether it happened, its date, its fields."""
+    """An event type to ask about: whether it happened, its date, its fields;
+    with ``another``, further events of the type (up to ``repeat_limit``)."""
 
     ask: str
     date: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
+    another: InterviewAnother | None = None
+
+
+def is_text(annotation: object) -> bool:
+    """Whether a ``str | None`` field is answered in words (not a choice or yes/no)."""
+    return annotation is str or str in get_args(annotation)
+
+
+def _placeholders(text: str, allowed: frozenset[str], where: str) -> list[str]:
+    return [
+        f"{where} uses {{{name}}} (allowed: {', '.join(sorted(allowed)) or 'none'})"
+        for _, name, _, _ in string.Formatter().parse(text)
+        if name is not None and name not in allowed
+    ]
 
 
 class Interview(Strict):
@@ -449,20 +479,36 @@ class Interview(Strict):
     note: str
     claimant: dict[str, InterviewFact] = Field(default_factory=dict)
     events: dict[str, InterviewEvent] = Field(default_factory=dict)
+    repeat_limit: int = Field(default=20, ge=1, le=MOST_REPEATS)
+    repeat_limit_reached: str | None = None
 
     @model_validator(mode="after")
     def _known_names(self) -> Interview:
-        problems: list[str] = []
-        for _, name, _, _ in string.Formatter().parse(self.step):
-            if name is not None and name not in STEP_PLACEHOLDERS:
-                problems.append(
-                    f"step uses {{{name}}} (allowed: {', '.join(sorted(STEP_PLACEHOLDERS))})"
-                )
+        problems: list[str] = _placeholders(self.step, STEP_PLACEHOLDERS, "step")
+        repeated = [event for event, wording in self.events.items() if wording.another]
+        if repeated and self.repeat_limit_reached is None:
+            problems.append(
+                f"events {', '.join(repeated)} ask for another, so repeat_limit_reached "
+                "(said when repeat_limit is reached) is needed"
+            )
+        if self.repeat_limit_reached is not None:
+            problems += _placeholders(
+                self.repeat_limit_reached, LIMIT_PLACEHOLDERS, "repeat_limit_reached"
+            )
         for fact, question in self.claimant.items():
             if fact not in Claimant.model_fields:
                 problems.append(f"claimant: unknown fact '{fact}'")
                 continue
-            allowed = literal_values(Claimant.model_fields[fact].annotation)
+            annotation = Claimant.model_fields[fact].annotation
+            if question.invalid is not None:
+                if not is_text(annotation):
+                    problems.append(
+                        f"claimant.{fact}: invalid is only for a fact answered in words"
+                    )
+                problems += _placeholders(
+                    question.invalid, INVALID_PLACEHOLDERS, f"claimant.{fact}.invalid"
+                )
+            allowed = literal_values(annotation)
             for value in question.choices:
                 if value not in allowed:
                     problems.append(f"claimant.{fact}: '{value}' is not an allowed value")

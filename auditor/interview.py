@@ -17,6 +17,11 @@ Contract:
   since a letter dated before the meeting is exactly what an audit should
   find; the person is asked to confirm it instead.
 - Unknown is recorded by leaving the fact out, never as done or not done.
+- An event type whose wording has ``another`` is asked again after one is
+  recorded ("was there another?", Enter = no), up to ``repeat_limit`` events
+  of the type; reaching the limit is said (``repeat_limit_reached``).
+- A claimant fact answered in words (name, NI number) is checked by the case
+  model as it is given and re-asked with the fact's ``invalid`` wording.
 - `render_case` writes a commented YAML case file (spec §1) that
   `auditor.load.load_case` accepts; `Interview.case_text` checks that by
   validating it before returning it.
@@ -33,9 +38,18 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Claimant, Event
 from auditor.checklist import Interview as Wording
-from auditor.checklist import Procedure, Rule, literal_values
+from auditor.checklist import (
+    InterviewEvent,
+    InterviewFact,
+    Procedure,
+    Rule,
+    is_text,
+    literal_values,
+)
 from auditor.errors import ChecklistError, InputError
 from auditor.load import parse_case
 from auditor.output import write_atomic
@@ -62,6 +76,8 @@ class Answer:
     name: str
     value: str | bool
     question: str
+    words: bool = False
+    """Free text (quoted in the file), not a choice or yes/no."""
 
 
 @dataclass
@@ -142,6 +158,16 @@ class Interview:
                 return None
             self.say("Please answer yes, no or don't know. Press Enter to skip.")
 
+    def more(self, question: str) -> bool:
+        """Yes or no, where Enter (or don't know) is no: nothing is recorded on no."""
+        while True:
+            answer = self.ask(f"{question} (yes / no, Enter for no) ").lower()
+            if answer in _YES:
+                return True
+            if answer in _NO or answer in _DONT_KNOW:
+                return False
+            self.say("Please answer yes or no. Press Enter for no.")
+
     def choose(self, question: str, choices: dict[str, str]) -> str | None:
         """One of ``choices`` (by number, value or words), or None when skipped."""
         listed = list(choices.items())
@@ -195,7 +221,14 @@ class Interview:
             return None
         for other in record.events:
             theirs = self.order.get(other.type)
-            if other.on is None or theirs is None or theirs == mine:
+            if other.on is None or theirs is None:
+                continue
+            if other.type == event_type and other.on > when:
+                return (
+                    f"That is before the date you gave for: {other.label} "
+                    f"({other.on.isoformat()}), which you gave first."
+                )
+            if theirs == mine:
                 continue
             if (theirs < mine and other.on > when) or (theirs > mine and other.on < when):
                 word = "before" if other.on > when else "after"
@@ -218,8 +251,23 @@ class Interview:
         )
         self._claimant(record)
         for event_type, wording in self.wording.events.items():
-            self._event(record, event_type, wording.ask, wording.date, wording.fields)
+            self._events_of(record, event_type, wording)
         return record
+
+    def _events_of(self, record: Record, event_type: str, wording: InterviewEvent) -> None:
+        """The events of one type: the first, then "another?" up to the limit."""
+        if not self._event(record, event_type, wording, number=1):
+            return
+        another = wording.another
+        if another is None:
+            return
+        limit = self.wording.repeat_limit
+        for number in range(2, limit + 1):
+            if not self.more(" ".join(another.ask.split())):
+                return
+            self._event(record, event_type, wording, number=number)
+        reached = self.wording.repeat_limit_reached or ""
+        self.say(" ".join(reached.format(limit=limit).split()))
 
     def _claimant(self, record: Record) -> None:
         given: dict[str, str | bool] = {}
@@ -227,8 +275,16 @@ class Interview:
             if any(given.get(k) != v for k, v in fact.only_if.items()):
                 continue
             question = " ".join(fact.ask.split())
-            allowed = literal_values(Claimant.model_fields[name].annotation)
+            annotation = Claimant.model_fields[name].annotation
+            allowed = literal_values(annotation)
             value: str | bool | None
+            if is_text(annotation):
+                value = self._words_fact(name, question, fact)
+                if value is not None:
+                    # The comment is the question only: an answer such as a name is
+                    # personal data, written once, where --redact knows to find it.
+                    record.claimant.append(Answer(name, value, question, words=True))
+                continue
             if allowed:
                 choices = {v: fact.choices.get(v, _words(v)) for v in allowed}
                 value = self.choose(question, choices)
@@ -240,35 +296,57 @@ class Interview:
                 given[name] = value
                 record.claimant.append(Answer(name, value, f"{question} {shown}"))
 
+    def _words_fact(self, name: str, question: str, fact: InterviewFact) -> str | None:
+        """A fact answered in words, as the case model keeps it; re-asked if it refuses it."""
+        while True:
+            answer = self.ask(f"{question} ")
+            if answer.lower() in _DONT_KNOW:
+                return None
+            try:
+                checked = Claimant.model_validate({name: answer})
+            except ValidationError as exc:
+                if fact.invalid is not None:
+                    self.say(" ".join(fact.invalid.format(answer=answer).split()))
+                else:
+                    self.say(f"'{answer}': {exc.errors()[0]['msg']}. Press Enter to skip.")
+                continue
+            value = getattr(checked, name)
+            return value if isinstance(value, str) else answer
+
     def _event(
-        self,
-        record: Record,
-        event_type: str,
-        ask: str,
-        when_question: str | None,
-        wording: dict[str, str],
-    ) -> None:
+        self, record: Record, event_type: str, wording: InterviewEvent, *, number: int
+    ) -> bool:
+        """Ask about one event of the type; whether one happened (dated or not).
+
+        The first is asked whether it happened; a later one (``number`` > 1)
+        is already known to have, so only its date and fields are asked.
+        """
         label = self.labels.get(event_type, _words(event_type))
-        question = " ".join(ask.split())
-        self.say("")
-        happened = self.yes_no(question)
-        if happened is None:
-            return
-        if happened is False:
-            record.events.append(RecordedEvent(event_type, question + " no", happened=False))
-            return
+        if number > 1:
+            label = f"{label} ({number})"
+            when_question = (wording.another.date if wording.another else None) or wording.date
+        else:
+            when_question = wording.date
+            question = " ".join(wording.ask.split())
+            self.say("")
+            happened = self.yes_no(question)
+            if happened is None:
+                return False
+            if happened is False:
+                record.events.append(RecordedEvent(event_type, question + " no", happened=False))
+                return False
         when = self.day(when_question or "On what date?", event_type, record)
         if when is None:
             self.say("Without a date this cannot be recorded; the file will say so in a comment.")
             record.undated.append((event_type, label))
-            return
+            return True
         event = RecordedEvent(event_type, label, happened=True, on=when)
         record.events.append(event)
         for name in EVENT_FIELDS[event_type]:
             if name == "steps":
                 self._steps(event)
                 continue
-            text = " ".join(wording.get(name, f"{_words(name).capitalize()}?").split())
+            text = " ".join(wording.fields.get(name, f"{_words(name).capitalize()}?").split())
             if name in YES_NO_FIELDS:
                 answer = self.yes_no(text)
                 if answer is not None:
@@ -283,6 +361,7 @@ class Interview:
                 if value is not None:
                     event.fields.append(Answer(name, value, f"{text} {choices[value]}"))
         event.note = self.text(" ".join(self.wording.note.split()))
+        return True
 
     def _steps(self, event: RecordedEvent) -> None:
         rules = sorted(
@@ -344,7 +423,8 @@ def render_case(record: Record, *, file_name: str) -> str:
         lines.append("claimant:")
         for answer in record.claimant:
             lines.append(f"  # {_comment(answer.question)}")
-            lines.append(f"  {answer.name}: {_scalar(answer.value)}")
+            value = _quote(str(answer.value)) if answer.words else _scalar(answer.value)
+            lines.append(f"  {answer.name}: {value}")
     if not record.events:
         lines.append("events: []")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date
@@ -24,9 +25,13 @@ def lines(*answers: str) -> str:
     return "\n".join(answers) + "\n"
 
 
-def claimant(benefit: str = "1") -> list[str]:
+def claimant(benefit: str = "1", name: str = "", nino: str = "") -> list[str]:
     """Case name, whose account, then the claimant facts (JSA: no ESA questions)."""
-    return ["AC-2018-014", "claimant", benefit, "3", "no", "email"]
+    return ["AC-2018-014", "claimant", name, nino, benefit, "3", "no", "email"]
+
+
+BENEFIT = 4
+"""Where the benefit is answered in `claimant()`."""
 
 
 def steps(answers: list[str] | None = None) -> list[str]:
@@ -39,14 +44,19 @@ def by_the_book() -> list[str]:
         *claimant(),
         "no",                                    # signposting organisation
         "yes", "2018-05-01", "1", "",            # invitation: date, by letter, no note
+        "",                                      # another invitation? Enter: no
         "yes", "2018-05-08", "yes", "yes",       # meeting: date, attended, understood
         *steps(),
         "Long meeting",                          # note on the meeting
-        "yes", "2018-05-09", "1", "",            # referral letter
+        "",                                      # another meeting? no
+        "yes", "2018-05-09", "1", "",            # referral letter (asked once)
         "don't know",                            # provider acknowledged
         "yes", "2018-05-14", "email", "",        # provider contact
+        "",                                      # another contact? no
         "yes", "2018-05-21", "yes", "",          # start meeting
+        "",                                      # another start meeting? no
         "yes", "2018-05-28", "yes", "yes", "yes", "yes", "yes", "yes", "", "",  # action plan
+        "",                                      # another action plan? no
     ]
 
 
@@ -105,7 +115,7 @@ def test_no_and_don_t_know_are_kept_apart_and_a_not_done_step_takes_a_note(
 def test_bad_answers_are_re_asked_with_a_clear_message(tmp_path: Path) -> None:
     answers = by_the_book()
     # Benefit: a number out of range first.
-    answers[2:3] = ["9", "1"]
+    answers[BENEFIT : BENEFIT + 1] = ["9", "1"]
     # Invitation date: a UK-style date, an impossible date, a future date, then a good one.
     at = answers.index("2018-05-01")
     answers[at : at + 1] = ["01/05/2018", "2018-02-30", "2999-01-01", "2018-05-01"]
@@ -143,7 +153,7 @@ def test_a_date_out_of_the_usual_order_is_confirmed_not_refused(tmp_path: Path) 
 
 def test_skipping_everything_writes_an_empty_but_valid_case(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
-    result = run(["-o", str(out)], [""] * 14)
+    result = run(["-o", str(out)], [""] * 16)
     assert result.exit_code == 0, result.output
     case = load_case(out, as_of=AS_OF)
     assert case.events == [] and case.case is None and case.claimant.benefit is None
@@ -151,7 +161,7 @@ def test_skipping_everything_writes_an_empty_but_valid_case(tmp_path: Path) -> N
 
 def test_a_date_not_known_is_left_as_a_comment(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
-    answers = [""] * 6 + ["", "yes", ""] + [""] * 6
+    answers = [""] * 8 + ["", "yes", "", ""] + [""] * 6
     result = run(["-o", str(out)], answers)
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
@@ -161,7 +171,7 @@ def test_a_date_not_known_is_left_as_a_comment(tmp_path: Path) -> None:
 
 def test_esa_questions_are_asked_only_on_esa(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
-    answers = ["", "", "2", "2", "yes", "", "", ""] + [""] * 8
+    answers = ["", "", "", "", "2", "2", "yes", "", "", ""] + [""] * 8
     result = run(["-o", str(out)], answers)
     assert result.exit_code == 0, result.output
     case = load_case(out, as_of=AS_OF)
@@ -277,3 +287,232 @@ def test_ctrl_c_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(Stopped, match="nothing was written"):
         run_new(load_procedure(), out, ask=interrupted, say=lambda text: None, today=AS_OF)
     assert not out.exists()
+
+
+# -- repeated events ------------------------------------------------------
+
+
+def contacts(*given: tuple[str, str], last: str = "") -> list[str]:
+    """Answers for the provider contact questions: the first, then each "another"."""
+    answers = ["yes"]
+    for number, (day, channel) in enumerate(given):
+        if number:
+            answers.append("yes")                # another contact? yes
+        answers += [day, channel, ""]            # date, how, no note
+    return [*answers, last]                      # another contact? (Enter: no)
+
+
+def with_contacts(contact_answers: list[str]) -> list[str]:
+    """`by_the_book` with its provider contact answers replaced."""
+    answers = by_the_book()
+    at = answers.index("2018-05-14") - 1
+    answers[at : at + 5] = contact_answers
+    return answers
+
+
+ANOTHER_CONTACT = "Was there another contact from the provider?"
+
+
+def test_several_contacts_are_recorded_in_order_and_audited(tmp_path: Path) -> None:
+    out = tmp_path / "case.yaml"
+    answers = with_contacts(contacts(
+        ("2018-05-20", "email"), ("2018-05-20", "phone"), ("2018-05-21", "letter"),
+    ))
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(ANOTHER_CONTACT) == 3
+    assert "On what date was that contact?" in result.output
+    text = out.read_text(encoding="utf-8")
+    assert "# Provider contacted you (3)" in text
+    valid = CliRunner().invoke(main, ["validate", str(out), "--as-of", "2018-07-01"])
+    assert valid.exit_code == 0 and "valid" in valid.output, valid.output
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    seen = [(e.on, e.channel) for e in case.events if e.type == "provider_contact"]
+    assert seen == [
+        (date(2018, 5, 20), "email"), (date(2018, 5, 20), "phone"), (date(2018, 5, 21), "letter"),
+    ]
+    audit = CliRunner().invoke(
+        main, ["audit", str(out), "--format", "json", "--as-of", "2018-07-01"]
+    )
+    assert audit.exit_code == 0, audit.output
+    report = json.loads(audit.output)
+    findings = {f["rule"]: f for f in report["findings"]}
+    # Preferred contact looks at every contact: email was asked for, phone and letter used.
+    preferred = findings["preferred-contact"]
+    assert preferred["kind"] == "missed"
+    assert "the provider used letter and phone" in preferred["ground"]
+    # The 10-day rule looks at the first contact: 11 days after the letter of 9 May.
+    late = findings["provider-contact-10-days"]
+    assert late["kind"] == "late" and "It happened on 20 May 2018" in late["ground"]
+
+
+def test_a_missed_meeting_then_a_rearranged_one(tmp_path: Path) -> None:
+    answers = by_the_book()
+    at = answers.index("2018-05-08")
+    answers[at - 1 : at + 1] = [
+        "yes", "2018-05-04", "no", "I was ill",  # a meeting, missed: no steps, a note
+        "yes", "2018-05-08",                     # another? yes: the rearranged one's date
+    ]
+    out = tmp_path / "case.yaml"
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    assert "What date was that meeting?" in result.output
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    meetings = [e for e in case.events if e.type == "referral_meeting"]
+    assert [(m.on, m.attended) for m in meetings] == [
+        (date(2018, 5, 4), False), (date(2018, 5, 8), True),
+    ]
+    assert meetings[0].steps == {} and meetings[0].note == "I was ill"
+    assert len(meetings[1].steps) == 15
+
+
+def test_another_dated_before_the_one_before_is_confirmed(tmp_path: Path) -> None:
+    out = tmp_path / "case.yaml"
+    answers = with_contacts([
+        "yes", "2018-05-14", "email", "",
+        "yes", "2018-05-12", "no", "2018-05-16", "phone", "",  # a slip, corrected
+        "yes", "2018-05-13", "yes", "letter", "",              # earlier, and kept
+        "",
+    ])
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    assert (
+        "That is before the date you gave for: Provider contacted you (2018-05-14), "
+        "which you gave first. Is 2018-05-12 right?"
+    ) in result.output
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    # Kept in the order told; the audit reads them in date order.
+    assert [e.on.day for e in case.events if e.type == "provider_contact"] == [14, 16, 13]
+
+
+@pytest.mark.parametrize("stop", ["no", "", "don't know"])
+def test_no_or_enter_stops_repeating(tmp_path: Path, stop: str) -> None:
+    out = tmp_path / "case.yaml"
+    answers = with_contacts(["yes", "2018-05-14", "email", "", "maybe", stop])
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    assert "Please answer yes or no. Press Enter for no." in result.output
+    assert result.output.count(ANOTHER_CONTACT) == 2  # "maybe" re-asked, then stopped
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    assert [e.on for e in case.events if e.type == "provider_contact"] == [date(2018, 5, 14)]
+    # The next answers went where by_the_book meant them: the start meeting.
+    assert [e.type for e in case.events][-2:] == ["start_meeting", "action_plan"]
+
+
+def test_an_event_not_recorded_asks_for_no_other(tmp_path: Path) -> None:
+    out = tmp_path / "case.yaml"
+    result = run(["-o", str(out)], with_contacts(["no"]))
+    assert result.exit_code == 0, result.output
+    assert ANOTHER_CONTACT not in result.output
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    contact = [e for e in case.events if e.type == "provider_contact"]
+    assert len(contact) == 1 and contact[0].happened is False
+
+
+def test_repeats_stop_at_the_limit_and_say_so(tmp_path: Path) -> None:
+    limit = load_procedure().preparation.interview.repeat_limit  # type: ignore[union-attr]
+    assert limit == 20
+    # Two a day from 10 May, all before the start meeting (21 May).
+    given = [(f"2018-05-{10 + n // 2:02d}", "email") for n in range(limit)]
+    answers = with_contacts(contacts(*given)[:-1])  # the limit asks no 21st "another?"
+    out = tmp_path / "case.yaml"
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(ANOTHER_CONTACT) == limit - 1
+    assert "That is 20 of these, the most this interview records." in result.output
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    seen = [e.on for e in case.events if e.type == "provider_contact"]
+    assert seen == [date.fromisoformat(day) for day, _ in given]
+    assert [e.type for e in case.events][-2:] == ["start_meeting", "action_plan"]
+
+
+# -- name and National Insurance number -----------------------------------
+
+
+def test_a_bad_national_insurance_number_is_re_asked(tmp_path: Path) -> None:
+    out = tmp_path / "case.yaml"
+    answers = by_the_book()
+    at = BENEFIT - 1
+    answers[at : at + 1] = ["QQ12345C", "QQ 123456 E", "qq 12 34 56 c"]
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    assert "'QQ12345C' is not a National Insurance number" in result.output
+    assert "'QQ 123456 E' is not a National Insurance number" in result.output
+    assert "two letters, six numbers, then A, B, C or D" in result.output
+    assert "Traceback" not in result.output
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    assert case.claimant.nino == "QQ123456C" and case.claimant.name is None
+
+
+def test_name_and_nino_are_asked_as_personal_data_and_skipped_with_enter(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "case.yaml"
+    result = run(["-o", str(out)], by_the_book())
+    assert result.exit_code == 0, result.output
+    for question in ("What is your name?", "What is your National Insurance number"):
+        asked = next(line for line in result.output.splitlines() if line.startswith(question))
+        assert "This is personal data" in asked and "--redact hides it" in asked
+        assert "only used to fill in the top of the report" in asked
+    text = out.read_text(encoding="utf-8")
+    assert "  name:" not in text and "  nino:" not in text
+
+
+def test_name_and_nino_are_written_and_redacted_in_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "case.yaml"
+    answers = by_the_book()
+    answers[: BENEFIT] = claimant(name='Alex "Al" Example', nino="QQ 12 34 56 C")[:BENEFIT]
+    result = run(["-o", str(out)], answers)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.count("Alex") == 1 and text.count("QQ123456C") == 1  # not in comments too
+    case = load_case(out, as_of=AS_OF, steps=load_procedure().steps)
+    assert case.claimant.name == 'Alex "Al" Example' and case.claimant.nino == "QQ123456C"
+    valid = CliRunner().invoke(main, ["validate", str(out), "--as-of", "2018-07-01"])
+    assert valid.exit_code == 0, valid.output
+    plain, hidden = tmp_path / "plain.html", tmp_path / "hidden.html"
+    for report, extra in ((plain, []), (hidden, ["--redact"])):
+        made = CliRunner().invoke(
+            main, ["audit", str(out), "-o", str(report), "--as-of", "2018-07-01", *extra]
+        )
+        assert made.exit_code == 0, made.output
+    shown = plain.read_text(encoding="utf-8")
+    assert "Alex" in shown and "QQ123456C" in shown  # the header is filled from the file
+    redacted = hidden.read_text(encoding="utf-8")
+    for personal in ("Alex", "Example", "QQ123456C", "QQ 12 34 56 C", "123456"):
+        assert personal not in redacted
+
+
+# -- the wording's checks -------------------------------------------------
+
+
+def _wording(**changes: object) -> dict[str, object]:
+    wording: dict[str, object] = {
+        "intro": "Hello.", "step": "Did the {who} {should}?", "step_note": "What?",
+        "note": "Notes?",
+        "events": {"provider_contact": {"ask": "Contact?", "another": {"ask": "Another?"}}},
+        "repeat_limit_reached": "That is {limit}.",
+    }
+    return {**wording, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"repeat_limit_reached": None}, "repeat_limit_reached"),
+        ({"repeat_limit_reached": "That is {most}."}, r"uses \{most\}"),
+        ({"repeat_limit": 0}, "repeat_limit"),
+        ({"repeat_limit": 1000}, "repeat_limit"),
+        ({"claimant": {"mandatory": {"ask": "Must?", "invalid": "No."}}}, "answered in words"),
+        ({"claimant": {"nino": {"ask": "NINO?", "invalid": "{nino} is bad"}}}, r"uses \{nino\}"),
+        ({"events": {"provider_contact": {"ask": "?", "another": {"date": "When?"}}}}, "ask"),
+    ],
+)
+def test_interview_wording_is_checked_on_load(changes: dict[str, object], message: str) -> None:
+    from pydantic import ValidationError
+
+    from auditor.checklist import Interview as Wording
+
+    Wording.model_validate(_wording())  # the base is valid
+    with pytest.raises(ValidationError, match=message):
+        Wording.model_validate(_wording(**changes))
