@@ -190,6 +190,8 @@ def test_two_jobs_give_the_same_bytes(tmp_path: Path, monkeypatch: pytest.Monkey
         assert result.exit_code == 3
     for name in OUTPUTS:
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+    # The worker processes' part files are gone.
+    assert sorted(p.name for p in (tmp_path / "2").iterdir()) == sorted(OUTPUTS)
 
 
 def test_same_input_same_bytes(tmp_path: Path) -> None:
