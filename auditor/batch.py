@@ -19,6 +19,7 @@ with any number of jobs, the bytes are the same.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import io
@@ -31,9 +32,9 @@ import signal
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import chain, islice
@@ -460,7 +461,7 @@ def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
 def _results(
     items: Iterator[Item], jobs: int, args: tuple[str | None, date, str | None, bool],
     parts: str,
-) -> Iterator[tuple[list[Item], _Chunk]]:
+) -> Generator[tuple[list[Item], _Chunk], None, None]:
     """Each chunk with its results, in input order; at most a few chunks in flight.
 
     With more than one job, each worker process writes its output to part files
@@ -492,10 +493,14 @@ def _results(
             done, pending = window.popleft()
             yield done, pending.result()
     except BaseException:
+        # Stop the workers now, as Pool.terminate did (3.14 has terminate_workers()); taken
+        # before shutdown, which forgets them.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        # Stop the workers now, as Pool.terminate did (3.14 has terminate_workers()).
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        for process in processes:
             process.terminate()
+        for process in processes:
+            process.join()
         raise
     pool.shutdown(wait=True)
 
@@ -530,7 +535,10 @@ class _StreamOut:
             except (AttributeError, OSError):  # not on this system or file system
                 copied = 0
             if not copied:
-                self.stream.write(os.pread(source, length, offset))
+                data = os.pread(source, length, offset)
+                if len(data) != length:
+                    raise OSError(f"{path} ended {length - len(data)} bytes short")
+                self.stream.write(data)
                 self.stream.flush()
                 return
             offset += copied
@@ -548,9 +556,14 @@ class _StreamOut:
         os.replace(self.temporary, self.target)
 
     def discard(self) -> None:
-        self._close_sources()
-        self.stream.close()
-        self.temporary.unlink(missing_ok=True)
+        try:
+            self._close_sources()
+            # The error being cleaned up after may be the disk filling: the last flush can
+            # fail too, and must not keep the temporary file or mask that error.
+            with contextlib.suppress(OSError):
+                self.stream.close()
+        finally:
+            self.temporary.unlink(missing_ok=True)
 
 
 def _readable(path: Path) -> None:
@@ -650,9 +663,10 @@ def run_batch(
     try:
         with ExitStack() as stack:
             bar = _progress_bar(stack, source, progress)
-            for chunk, (output, tally, rejects) in _results(
-                chain([first], items), jobs, args, parts
-            ):
+            results = stack.enter_context(
+                closing(_results(chain([first], items), jobs, args, parts))
+            )
+            for chunk, (output, tally, rejects) in results:
                 if isinstance(output, _Spilled):
                     for out, path, (offset, length) in zip(
                         outs, output.paths, output.ranges, strict=True
@@ -679,8 +693,13 @@ def run_batch(
             out.discard()
         raise
     finally:
+        # The workers have stopped (closing the results stops them): their part files,
+        # and any report they were writing when stopped, can go.
         for part in outdir.glob(Path(parts).name + "-*"):
             part.unlink(missing_ok=True)
+        if reports:
+            for left in (outdir / "reports").glob(".*.tmp"):
+                left.unlink(missing_ok=True)
     write_atomic(outdir / "index.html", index)
     _readable(outdir / "index.html")
     return BatchResult(stats.audited, stats.rejected)

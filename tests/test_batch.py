@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -291,3 +292,25 @@ def test_errors_csv_writes_a_formula_like_case_name_as_text(tmp_path: Path) -> N
     assert result.rejected == 1
     rows = list(csv.DictReader((tmp_path / "out" / "errors.csv").open(encoding="utf-8")))
     assert [row["case"] for row in rows] == ["'=1+1"]
+
+
+def test_an_error_mid_batch_stops_the_workers_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.batch
+
+    monkeypatch.setattr(auditor.batch, "CHUNK", 5)
+    source = tmp_path / "cases.jsonl"
+    source.write_text("".join(json.dumps(c) + "\n" for c in generate.cases(300, seed=9)),
+                      encoding="utf-8")
+
+    def disk_full(self: Any, *args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(auditor.batch._StreamOut, "splice", disk_full)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="No space"):
+        run_batch(source, out, as_of=AS_OF, jobs=2)
+    # The workers were stopped before the clean-up, so none writes a part file after it.
+    time.sleep(1)
+    assert list(out.iterdir()) == []
