@@ -84,6 +84,8 @@ class Auditor:
 
     FINDINGS_KEPT = 8_192
     """Distinct findings kept; past that no more are kept (memory stays bounded)."""
+    LONGEST_WHOSE = 200
+    """The longest `recorded_by` whose findings are kept (memory stays bounded in bytes)."""
 
     OUTCOME_FIELDS = ("status", "evidence", "events", "detail", "wording", "cite")
     """Every field of `Outcome`, as the cache key below reads them (a test checks the list)."""
@@ -106,6 +108,10 @@ class Auditor:
         frame_key = (rule.id, whose, outcome.status, outcome.evidence, outcome.wording,
                      outcome.cite)
         detail = outcome.detail
+        if len(whose) > self.LONGEST_WHOSE:
+            # `recorded_by` is free text: a long one is worded afresh, never kept.
+            fresh = finding_frame(self.procedure, rule, outcome, whose)
+            return fresh.finding(outcome.events, detail), -1, -1
         if detail:
             frame, frame_number = self._frame(frame_key, rule, outcome, whose)
             return frame.finding(outcome.events, detail), -1, frame_number

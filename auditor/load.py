@@ -143,6 +143,8 @@ class CaseloadParser:
     """Event templates kept (a caseload has a few hundred)."""
     DATES = 65_536
     """Validated date texts kept (a caseload spans a few thousand days)."""
+    LONGEST = 64
+    """The longest text an event kept as a template may hold (type, channel, a short note)."""
 
     def __init__(self, *, as_of: date | None, steps: set[int] | None) -> None:
         self.as_of = as_of
@@ -205,8 +207,13 @@ class CaseloadParser:
         on = given.get("on", _ABSENT)
         if on is not _ABSENT and (type(on) is not str or event.on is None):
             return
-        if type(on) is str and event.on is not None and len(self._dates) < self.DATES:
+        # Bounded in bytes as well as in number: only plain date texts, and only events
+        # whose texts are short (a note is the case's own; a long one would be kept whole).
+        if (type(on) is str and len(on) == 10 and event.on is not None
+                and len(self._dates) < self.DATES):
             self._dates[on] = event.on
+        if any(type(v) is str and len(v) > self.LONGEST for v in given.values()):
+            return
         key = _template_key(given)
         if key is None:
             return

@@ -170,3 +170,14 @@ def test_counts_of_parts_absorbed_in_any_order_equal_counting_the_whole() -> Non
         merged.absorb(tally)
     assert merged.as_context() == whole.as_context()
     assert len(whole.as_context()["top"]) == 25
+
+
+def test_a_long_recorded_by_is_worded_afresh_not_kept() -> None:
+    auditor = Auditor(load_procedure())
+    case = Case.model_validate({"recorded_by": "y" * 5000, "events": []})
+    for _ in range(3):
+        audit = auditor.audit(case, as_of=AS_OF)
+        assert audit.findings and set(audit.wordings) == {-1} and set(audit.frames) == {-1}
+    assert not any("y" * 300 in repr(key) for key in auditor._findings)
+    assert not any("y" * 300 in repr(key) for key in auditor._frames)
+    assert Auditor(load_procedure()).audit(case, as_of=AS_OF) == audit

@@ -188,3 +188,16 @@ def test_a_template_and_a_known_date_never_make_a_different_event(then: dict[str
         _both(parser, {"events": [known]})
     _both(parser, {"events": [then]})
     _both(parser, {"events": [then]})
+
+
+def test_the_caches_keep_no_long_texts() -> None:
+    # Counted in entries, the caches could still hold a case's worth of text per entry.
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    for n in range(20):
+        data = {"events": [
+            {"on": "2019-03-04", "type": "provider_contact", "note": f"{n} " + "x" * 1000},
+            {"on": " " * 50 + f"2019-03-{n + 1:02d}", "type": "referral_letter"},
+        ]}
+        _both(parser, data)
+    assert all(len(on) == 10 for on in parser._dates)
+    assert not any("x" * 100 in repr(key) for key in parser._templates)
