@@ -36,8 +36,8 @@ from typing import Any, Literal
 
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Case, Claimant
 from auditor.errors import InputError, Problem
-from auditor.load import CaseloadParser, case_name, load_case
-from auditor.read import MAX_BYTES
+from auditor.load import CaseloadParser, case_name, load_case, printable
+from auditor.read import MAX_BYTES, refuse_surrogates
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -92,7 +92,9 @@ class Item:
             except (ValueError, RecursionError):
                 return self.default_name
         if isinstance(data, dict) and isinstance(data.get("case"), str) and data["case"]:
-            return str(data["case"])
+            # As messages quote it: a line separator, escape sequence or lone surrogate in
+            # it is written as an escape.
+            return printable(data["case"])
         return self.default_name
 
     def load(
@@ -125,6 +127,7 @@ class Item:
                 raise InputError.single(self.label, "is nested too deeply to be a case",
                                         line=self.line) from None
             line = self.line
+            refuse_surrogates(data, text, file=self.label, locate=lambda loc: line)
             case = parser.parse(data, file=self.label, locate=lambda loc: line)
             return case, case.case or self.default_name, text.encode("utf-8")
         data = self.payload

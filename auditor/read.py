@@ -504,7 +504,62 @@ def parse(path: Path, text: str) -> tuple[Any, Locator]:
         _check_size(data)
     except _Refused as exc:
         raise InputError.single(name, exc.message, line=exc.line) from None
+    refuse_surrogates(data, text, file=name, locate=locate)
     return data, locate
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_surrogates(data: Any, text: str, *, file: str, locate: Locator) -> None:
+    """Refuse a text that holds half of a UTF-16 pair, written as an escape (``\\ud800``).
+
+    Such a value is no character: it cannot be written out as UTF-8, so it would
+    stop the report. Only a text with such an escape is searched, so the
+    common case costs one scan of the text.
+    """
+    if not _SURROGATE_ESCAPE.search(text):
+        return
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+        if isinstance(node, str):
+            return path if _SURROGATE.search(node) else None
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return (*path, key)
+                found = walk(value, (*path, key))
+                if found is not None:
+                    return found
+        if isinstance(node, list):
+            for index, value in enumerate(node):
+                found = walk(value, (*path, index))
+                if found is not None:
+                    return found
+        return None
+
+    where = walk(data, ())
+    if where is None:
+        return
+    field = ""
+    for part in where:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        else:
+            field += f".{part}" if field else str(part)
+    raise InputError.single(
+        file,
+        "holds an escaped half of a UTF-16 pair (such as \\ud800), which is not a "
+        "character; remove it or write the whole character",
+        field=printable_field(field),
+        line=locate(where),
+    )
+
+
+def printable_field(text: str) -> str:
+    return "".join(ch if ch.isprintable() and not _SURROGATE.match(ch) else
+                   ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def to_plain(node: Any) -> Any:

@@ -384,3 +384,45 @@ def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(os, "open", denied)
     assert f"{path}: cannot be read (Permission denied)" in refused(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("lone.json", '{"case": "\\ud800x", "events": []}'),
+        ("lone.yaml", 'case: "\\ud800x"\nevents: []\n'),
+        ("lone-note.json",
+         '{"events": [{"on": "2018-05-01", "type": "invite_letter", "note": "a \\udc00"}]}'),
+    ],
+)
+def test_an_escaped_lone_surrogate_is_refused_with_its_field(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    # Half of a UTF-16 pair is no character: it could never be written out as UTF-8.
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", str(path), "--as-of", "2019-01-01",
+                                       "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert "half of a UTF-16 pair" in result.output
+    assert ("events[0].note" if "note" in name else "case") in result.output
+
+
+def test_an_escaped_surrogate_pair_is_a_character(tmp_path: Path) -> None:
+    path = tmp_path / "pair.json"
+    path.write_text('{"events": [{"on": "2018-05-01", "type": "invite_letter", '
+                    '"note": "a \\ud83d\\ude00"}]}', encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", str(path), "--as-of", "2019-01-01",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_batch_rejects_only_the_case_with_a_lone_surrogate(tmp_path: Path) -> None:
+    source = tmp_path / "cases.jsonl"
+    source.write_text('{"case": "A", "events": []}\n{"case": "\\ud800x", "events": []}\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["batch", str(source), "-o", str(tmp_path / "out"),
+                                       "--as-of", "2019-01-01"])
+    assert result.exit_code == 3, result.output
+    errors = (tmp_path / "out" / "errors.csv").read_text(encoding="utf-8")
+    assert "\\ud800x" in errors and "half of a UTF-16 pair" in errors
