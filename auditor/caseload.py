@@ -340,6 +340,26 @@ class _Block:
         self.fact_lines.setdefault(key, line)
 
 
+def _rows(reader: Any, label: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row of a CSV file with its line, blank rows skipped; a row that cannot be
+    decoded or parsed is an `InputError` for the whole file, with its line."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise InputError.single(
+                label, f"is not UTF-8 ({exc.reason}); save it as CSV UTF-8", line=line
+            ) from None
+        except csv.Error as exc:
+            raise InputError.single(label, f"is not a readable CSV file: {exc}",
+                                    line=line) from None
+        if any(cell.strip() for cell in row):
+            yield line, row
+
+
 def _csv_header(path: Path, header: list[str]) -> list[str]:
     allowed = set(CSV_CORE + CSV_CASE_FIELDS + CSV_CLAIMANT_FIELDS + CSV_EVENT_FIELDS)
     names = [h.strip() for h in header]
@@ -501,21 +521,7 @@ def _read_claimants(path: Path) -> _Claimants:
             raise InputError.single(label, "is empty; the claimants file needs a header row")
         names = _claimants_header(path, header)
         case_at = names.index("case")
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except UnicodeDecodeError as exc:
-                raise InputError.single(
-                    label, f"is not UTF-8 ({exc.reason}); save it as CSV UTF-8", line=line
-                ) from None
-            except csv.Error as exc:
-                raise InputError.single(label, f"is not a readable CSV file: {exc}",
-                                        line=line) from None
-            if not any(cell.strip() for cell in row):
-                continue
+        for line, row in _rows(reader, label):
             case = row[case_at].strip() if case_at < len(row) else ""
             facts = _claimants_row(label, names, row, line)
             if not case:
@@ -579,21 +585,7 @@ def _csv(path: Path, claimants: _Claimants | None = None) -> Iterator[Item]:
         seen: set[str] = set()  # case ids already closed: their rows must be together
         block: _Block | None = None
         seq = 0
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except UnicodeDecodeError as exc:
-                raise InputError.single(
-                    label, f"is not UTF-8 ({exc.reason}); save it as CSV UTF-8", line=line
-                ) from None
-            except csv.Error as exc:
-                raise InputError.single(label, f"is not a readable CSV file: {exc}",
-                                        line=line) from None
-            if not any(cell.strip() for cell in row):
-                continue
+        for line, row in _rows(reader, label):
             case = row[case_at].strip() if case_at < len(row) else ""
             if block is not None and case != block.case:
                 yield _block_item(seq, label, block)
