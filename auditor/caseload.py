@@ -36,8 +36,8 @@ from typing import Any, Literal
 
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Case, Claimant
 from auditor.errors import InputError, Problem
-from auditor.load import CaseloadParser, case_name, load_case, printable
-from auditor.read import MAX_BYTES, refuse_surrogates
+from auditor.load import CaseloadParser, case_name, load_case
+from auditor.read import MAX_BYTES, printable, refuse_surrogates
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 

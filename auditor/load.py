@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from auditor.case import EVENT_FIELDS, Case, Claimant, Event, StepRecord, validation_context
 from auditor.errors import InputError, Problem
-from auditor.read import Locator, parse, read_text, to_plain
+from auditor.read import Locator, parse, printable, read_text, to_plain
 
 _TOP_FIELDS = ", ".join(Case.model_fields)
 
@@ -247,18 +247,6 @@ class CaseloadParser:
 
     def _afresh(self, data: Any, *, file: str, locate: Locator) -> Case:
         return parse_case(data, file=file, locate=locate, as_of=self.as_of, steps=self.steps)
-
-
-def printable(text: str) -> str:
-    """``text`` with every unprintable character written as an escape (``\\u2028``, ``\\x1b``).
-
-    Messages quote the case file's own keys and values; a line separator or a
-    terminal escape sequence in them must not split the message or reach the
-    terminal as a command.
-    """
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
 
 
 def _printable_error(exc: InputError) -> InputError:

@@ -552,14 +552,21 @@ def refuse_surrogates(data: Any, text: str, *, file: str, locate: Locator) -> No
         file,
         "holds an escaped half of a UTF-16 pair (such as \\ud800), which is not a "
         "character; remove it or write the whole character",
-        field=printable_field(field),
+        field=printable(field),
         line=locate(where),
     )
 
 
-def printable_field(text: str) -> str:
-    return "".join(ch if ch.isprintable() and not _SURROGATE.match(ch) else
-                   ch.encode("unicode_escape").decode("ascii") for ch in text)
+def printable(text: str) -> str:
+    """``text`` with every unprintable character written as an escape (``\\u2028``, ``\\x1b``).
+
+    Messages quote the case file's own keys and values; a line separator or a
+    terminal escape sequence in them must not split the message or reach the
+    terminal as a command.
+    """
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def to_plain(node: Any) -> Any:
