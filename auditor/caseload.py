@@ -340,6 +340,17 @@ class _Block:
         self.fact_lines.setdefault(key, line)
 
 
+def _header(reader: Any, label: str, what: str) -> list[str]:
+    """A CSV file's first row; a file that cannot be read, or is empty, is an `InputError`."""
+    try:
+        header: list[str] | None = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError.single(label, f"cannot be read as a UTF-8 CSV file ({exc})") from None
+    if header is None:
+        raise InputError.single(label, f"is empty; {what} needs a header row")
+    return header
+
+
 def _rows(reader: Any, label: str) -> Iterator[tuple[int, list[str]]]:
     """Each row of a CSV file with its line, blank rows skipped; a row that cannot be
     decoded or parsed is an `InputError` for the whole file, with its line."""
@@ -513,13 +524,7 @@ def _read_claimants(path: Path) -> _Claimants:
     claimants = _Claimants(label)
     with _open_text(path) as stream:
         reader = csv.reader(stream)
-        try:
-            header = next(reader, None)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise InputError.single(label, f"cannot be read as a UTF-8 CSV file ({exc})") from None
-        if header is None:
-            raise InputError.single(label, "is empty; the claimants file needs a header row")
-        names = _claimants_header(path, header)
+        names = _claimants_header(path, _header(reader, label, "the claimants file"))
         case_at = names.index("case")
         for line, row in _rows(reader, label):
             case = row[case_at].strip() if case_at < len(row) else ""
@@ -573,14 +578,8 @@ def _unmatched_item(seq: int, events: str, claimants: str, case: str, facts: _Fa
 def _csv(path: Path, claimants: _Claimants | None = None) -> Iterator[Item]:
     label = str(path)
     with _open_text(path) as stream:
-        try:
-            reader = csv.reader(stream)
-            header = next(reader, None)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise InputError.single(label, f"cannot be read as a UTF-8 CSV file ({exc})") from None
-        if header is None:
-            raise InputError.single(label, "is empty; the event log needs a header row")
-        names = _csv_header(path, header)
+        reader = csv.reader(stream)
+        names = _csv_header(path, _header(reader, label, "the event log"))
         case_at = names.index("case")
         seen: set[str] = set()  # case ids already closed: their rows must be together
         block: _Block | None = None
