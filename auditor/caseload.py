@@ -34,6 +34,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
+
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Case, Claimant
 from auditor.errors import InputError, Problem
 from auditor.load import CaseloadParser, case_name, load_case
@@ -115,7 +117,7 @@ class Item:
         if self.kind == "jsonl":
             text: str = self.payload
             try:
-                data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+                data = _decode_line(text)
             except json.JSONDecodeError as exc:
                 raise InputError.single(
                     self.label, f"is not valid JSON: {exc.msg} (column {exc.colno})",
@@ -158,6 +160,78 @@ class Item:
         if loc and isinstance(loc[0], str):
             return self.fact_lines.get(loc[0], self.line)
         return self.line
+
+
+# orjson reads an integer beyond 64 bits as a float (json: as an int); such a float is at least this.
+_BIG = float(2**63)
+_JSON_SPACE = b" \t\r\n"
+
+
+def _decode_line(text: str) -> Any:
+    """``json.loads(text, object_pairs_hook=_refuse_duplicate_keys)``: the same value or error, faster.
+
+    orjson reads the line; whatever it refuses, json reads again, so every
+    error (invalid JSON, NaN, a lone surrogate, a huge integer) is json's own,
+    as before. Where orjson accepts a line, its value is json's (floats are
+    correctly rounded by both) except in three ways, each sent to json too:
+    it keeps the last of two equal keys silently; it reads an integer beyond
+    64 bits as a float (at least 2**63 in size); and it reads up to 1024
+    levels of nesting, where json stops at its recursion limit (about 1000
+    levels, fewer the deeper the caller's stack).
+
+    orjson writes the value back: it refuses nesting past 254 levels, and a
+    line nested that deep goes to json. Below it, json's recursion limit is
+    far off, and so is `_count_keys`' walk of the value.
+
+    Fast case: the line is exactly what orjson wrote. Writing never repeats a
+    key, and writes a float with "." or "e" where the line had digits only;
+    so the line had neither.
+
+    Otherwise keys are counted. Each key in the line is a closing quote
+    followed by JSON white space (orjson allows no other) and a colon, so
+    with white space deleted the count of '":' is at least the number of
+    keys written (a string holding '":' only adds to it). The objects read
+    hold at most that many keys, and fewer exactly when a key was repeated.
+    So equal counts mean no repeated key; unequal ones go to json, which
+    refuses the repeat or, if a string caused it, reads the line.
+    """
+    try:
+        raw = text.encode("utf-8")
+        data = orjson.loads(raw)
+    except ValueError:  # orjson.JSONDecodeError, or a str that is not Unicode text
+        return _decode_line_slowly(text)
+    try:
+        if orjson.dumps(data) == raw:
+            return data
+    except orjson.JSONEncodeError:  # nested past 254 levels
+        return _decode_line_slowly(text)
+    if _count_keys(data) == raw.translate(None, _JSON_SPACE).count(b'":'):
+        return data
+    return _decode_line_slowly(text)
+
+
+def _decode_line_slowly(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+
+
+def _count_keys(data: Any) -> int:
+    """The keys of all objects in ``data``; -1 if it holds a float of 2**63 or more in size."""
+    keys = 0
+    level: list[Any] = [[data]]
+    while level:
+        below: list[Any] = []
+        for node in level:
+            if type(node) is dict:
+                keys += len(node)
+                node = node.values()
+            for value in node:
+                kind = type(value)
+                if kind is dict or kind is list:
+                    below.append(value)
+                elif kind is float and not -_BIG < value < _BIG:
+                    return -1
+        level = below
+    return keys
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
