@@ -38,12 +38,13 @@ from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import chain, islice
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
 import jinja2
 
-from auditor.audit import Audit, Auditor
+from auditor.audit import Audit, Auditor, RuleStatus
 from auditor.caseload import Item, input_kind, input_size, read_caseload
 from auditor.checklist import Procedure, load_procedure
 from auditor.errors import InputError
@@ -78,7 +79,7 @@ class _Done:
     seq: int
     jsonl: bytes
     findings_csv: bytes
-    summary: tuple[int, str, list[str], list[tuple[str, str, str]], str | None]
+    summary: tuple[int, str, tuple[str, ...], tuple[tuple[str, str, str], ...], str | None]
     """What `CaseloadStats.count` counts of the case."""
 
 
@@ -89,6 +90,10 @@ class _Refused:
     seq: int
     rows: tuple[tuple[str, ...], ...]
 
+
+_STATUS = attrgetter("status")
+_COUNTED = attrgetter("rule", "kind", "evidence")
+"""What `CaseloadStats.count` counts of a rule's status and of a finding."""
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _PLAIN = json.JSONEncoder(ensure_ascii=False)
@@ -165,6 +170,8 @@ class _Serializer:
         self._steps: dict[tuple[str, str], bytes] = {}
         self._head: dict[tuple[str, str], bytes] = {}
         self._paths: dict[tuple[str, ...], bytes] = {}
+        self._step_pieces: dict[int, bytes] = {}
+        self._pinned: list[RuleStatus] = []
 
     def _frame(
         self, finding: Finding, frame: int
@@ -229,6 +236,19 @@ class _Serializer:
                 {"rule": rule, "status": status}).encode("utf-8")
         return piece
 
+    def _steps_json(self, steps: tuple[RuleStatus, ...]) -> bytes:
+        try:
+            # An `Auditor` shares one `RuleStatus` per rule and status, so its pieces are
+            # found by identity, in one pass that runs in C.
+            return b",".join(map(self._step_pieces.__getitem__, map(id, steps)))
+        except KeyError:
+            pass
+        for status in steps:
+            if id(status) not in self._step_pieces and len(self._step_pieces) < self.PATHS:
+                self._step_pieces[id(status)] = self._step(status.rule, status.status)
+                self._pinned.append(status)  # so that its id is never another object's
+        return b",".join([self._step(s.rule, s.status) for s in steps])
+
     def _path(self, path: tuple[str, ...]) -> bytes:
         piece = self._paths.get(path)
         if piece is None:
@@ -250,7 +270,7 @@ class _Serializer:
             b'{"case":', _dumps(audit.case).encode("utf-8"), b',"procedure":', head,
             b',"as_of":"', audit.as_of.isoformat().encode("ascii"), b'","recorded_by":',
             _dumps(audit.recorded_by).encode("utf-8"), b',"steps":[',
-            b",".join([self._step(s.rule, s.status) for s in audit.steps]), b'],"findings":[',
+            self._steps_json(audit.steps), b'],"findings":[',
         ]
         rows = []
         unknown = (-1,) * len(audit.findings)
@@ -330,8 +350,8 @@ class _Worker:
                 _write_report(self.reports / report, html)
         except Exception as exc:  # one case must never stop the batch
             return _internal(item, exc)
-        summary = (item.seq, audit.case, [s.status for s in audit.steps],
-                   [(f.rule, f.kind, f.evidence) for f in audit.findings], report)
+        summary = (item.seq, audit.case, tuple(map(_STATUS, audit.steps)),
+                   tuple(map(_COUNTED, audit.findings)), report)
         return _Done(item.seq, line, rows, summary)
 
     def run_chunk(self, items: list[Item]) -> _Chunk:

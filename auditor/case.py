@@ -282,6 +282,11 @@ class Case(Strict):
         Finding ``events`` indexes refer to this order (spec §3).
         """
         # Python's sort is stable: sorting by date alone keeps ties in file order.
+        try:
+            # Commonly every event is dated; an undated one cannot be compared (TypeError).
+            return sorted(self.events, key=_ON)
+        except TypeError:
+            pass
         dated = sorted((e for e in self.events if e.on is not None), key=_ON)
         dated.extend(e for e in self.events if e.on is None)
         return dated

@@ -242,7 +242,11 @@ def _content(rule: Rule, facts: CaseFacts) -> Outcome:
 def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     deadline = rule.deadline
     assert deadline is not None
-    trigger = next(((i, e.on) for i, e in facts.held(deadline.start) if e.on), None)
+    trigger = None
+    for index, event in facts.held(deadline.start):
+        if event.on:
+            trigger = (index, event.on)
+            break
     if trigger is None:
         return NOT_APPLICABLE
     t_index, start = trigger
@@ -258,7 +262,9 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     # `recorded` is in dated order (index order), so the first that meets is the earliest.
     done = None
     for index, event in recorded:
-        if event.on is not None and event.happened and (not not_met_by or meets(event)):
+        if event.on is not None and event.happened and (
+            not not_met_by or all(getattr(event, name) is not value for name, value in not_met_by)
+        ):
             done = (event.on, index)
             break
     if done is not None and done[0] <= due:

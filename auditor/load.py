@@ -143,6 +143,9 @@ class CaseloadParser:
     """Event templates kept (a caseload has a few hundred)."""
     DATES = 65_536
     """Validated date texts kept (a caseload spans a few thousand days)."""
+    EVENTS = 32_768
+    """Events kept whole, date and all (a caseload's events repeat: the same contact
+    on the same day)."""
     LONGEST = 64
     """The longest text an event kept as a template may hold (type, channel, a short note)."""
 
@@ -152,6 +155,7 @@ class CaseloadParser:
         self._context = validation_context(as_of=as_of, steps=steps)
         self._templates: dict[tuple[Any, ...], Event] = {}
         self._dates: dict[str, date] = {}
+        self._events: dict[tuple[Any, ...], Event] = {}
         self._step_numbers = {str(n): n for n in steps or ()}
 
     def parse(self, data: Any, *, file: str, locate: Locator) -> Case:
@@ -181,6 +185,19 @@ class CaseloadParser:
 
     def _from_template(self, given: dict[str, Any]) -> Event | None:
         """The event from a template and a known date, or None if there are none such."""
+        whole = (tuple(given.items()), tuple(map(type, given.values())))
+        try:
+            known = self._events.get(whole)
+        except TypeError:  # an unhashable value (a meeting's steps)
+            return None
+        if known is not None:
+            return known
+        event = self._from_template_and_date(given)
+        if event is not None and len(self._events) < self.EVENTS:
+            self._events[whole] = event
+        return event
+
+    def _from_template_and_date(self, given: dict[str, Any]) -> Event | None:
         key = _template_key(given)
         if key is None:
             return None
@@ -283,7 +300,12 @@ def case_name(path: Path, case: Case) -> str:
 
 
 def case_warnings(events: list[Event]) -> tuple[str, ...]:
-    """Plain-sentence doubts about a valid case, for the audit's ``warnings`` list."""
+    """Plain-sentence doubts about a valid case, for the audit's ``warnings`` list.
+
+    ``events`` are in dated order (`Case.dated_order`: earliest first, undated last).
+    """
+    if not events or events[0].on is None or events[0].on >= PROGRAMME_BEGAN:
+        return ()  # the earliest is in the programme's time, so all are
     warnings = []
     for event in events:
         if event.on is not None and event.on < PROGRAMME_BEGAN:

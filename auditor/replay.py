@@ -61,8 +61,10 @@ class ProcedureMachine:
         self._event_of = {m.state: m.event for m in procedure.milestones}
         rank = {m.event: n for n, m in enumerate(procedure.milestones)}
         last = {m.event for m in procedure.milestones if m.same_day == "last"}
-        self._replay_key = {
-            event: (1 if event in last else 0, rank[event]) for event in rank
+        # One number per event type: same-day `last` milestones after the rest, then
+        # procedure order.
+        self._replay_rank = {
+            event: (len(rank) if event in last else 0) + rank[event] for event in rank
         }
         self.requires: dict[str, set[str]] = {m.state: set() for m in procedure.milestones}
         for rule in procedure.rules:
@@ -130,14 +132,14 @@ class ProcedureMachine:
         By date; on one day, ``same_day: last`` milestones after the rest, then
         procedure order, then file order.
         """
-        keys = self._replay_key
+        ranks = self._replay_rank
         playable = [
-            (e.on, *keys[e.type], i) for i, e in enumerate(events)
+            (e.on, ranks[e.type], i) for i, e in enumerate(events)
             # Took place: happened, and not recorded as not attended.
-            if e.on is not None and e.type in keys and e.happened and e.attended is not False
+            if e.on is not None and e.type in ranks and e.happened and e.attended is not False
         ]
-        playable.sort()  # by date, then same-day rank, then procedure order, then index
-        return [entry[3] for entry in playable]
+        playable.sort()  # by date, then same-day rank and procedure order, then index
+        return [entry[2] for entry in playable]
 
     VARIANTS = 10_000
     """Variants kept; past that no more are kept (memory stays bounded)."""
