@@ -201,3 +201,20 @@ def test_the_caches_keep_no_long_texts() -> None:
         _both(parser, data)
     assert all(len(on) == 10 for on in parser._dates)
     assert not any("x" * 100 in repr(key) for key in parser._templates)
+    assert not any("x" * 100 in repr(key) for key in parser._events)
+
+
+def test_whole_events_are_shared_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CaseloadParser, "EVENTS", 3)
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    contact = {"on": "2019-03-04", "type": "provider_contact", "channel": "phone"}
+    first = parser.parse({"events": [contact]}, file="f", locate=lambda loc: 1)
+    # The same event again (the first time it was made from its parts) is the same object.
+    parser.parse({"events": [contact]}, file="f", locate=lambda loc: 1)
+    again = parser.parse({"events": [dict(contact)]}, file="f", locate=lambda loc: 1)
+    assert again.events[0] is parser._events[next(iter(parser._events))]
+    assert again.events[0] == first.events[0]
+    for day in range(5, 20):
+        for _ in range(2):  # a new date is validated in full first, then known
+            _both(parser, {"events": [contact | {"on": f"2019-03-{day:02d}"}]})
+    assert len(parser._events) == 3
