@@ -109,6 +109,7 @@ _PLAIN = frozenset({str, bool, type(None)})
 
 
 _ABSENT = object()
+_STEPS = frozenset({"steps"})
 
 
 def _template_key(given: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -257,9 +258,21 @@ class CaseloadParser:
             if known is None or record is None:
                 return Event.model_validate(given, context=self._context)
             records[known] = record
-        # Validated with no steps, so that `Event` still checks that steps belong here.
-        event = Event.model_validate({**given, "steps": {}}, context=self._context)
-        event.__dict__["steps"] = records
+        # The meeting but its steps comes from a template like any other event, and the
+        # steps are set on a copy of it: what `Event` would make of them, where they belong
+        # (an event of a type with steps, that happened). Elsewhere `Event` says why not.
+        bare = {key: value for key, value in given.items() if key != "steps"}
+        base = self._from_template(bare)
+        if base is None:
+            base = Event.model_validate(bare, context=self._context)
+            self._learn(bare, base)
+        if not base.happened or "steps" not in EVENT_FIELDS[base.type]:
+            return Event.model_validate(given, context=self._context)
+        event = Event.__new__(Event)
+        object.__setattr__(event, "__dict__", {**base.__dict__, "steps": records})
+        object.__setattr__(event, "__pydantic_fields_set__", base.__pydantic_fields_set__ | _STEPS)
+        object.__setattr__(event, "__pydantic_extra__", None)
+        object.__setattr__(event, "__pydantic_private__", None)
         return event
 
     def _afresh(self, data: Any, *, file: str, locate: Locator) -> Case:
