@@ -170,6 +170,8 @@ class _Serializer:
         self._steps: dict[tuple[str, str], bytes] = {}
         self._head: dict[tuple[str, str], bytes] = {}
         self._paths: dict[tuple[str, ...], bytes] = {}
+        self._events: dict[tuple[int, ...], tuple[bytes, bytes]] = {}
+        """A finding's events as JSON list items and as a findings.csv cell."""
         self._step_pieces: dict[int, bytes] = {}
         self._pinned: list[RuleStatus] = []
 
@@ -278,11 +280,16 @@ class _Serializer:
                        strict=True)
         for number, (finding, wording, frame) in enumerate(numbered):
             before, after, cells, tail = self._finding(finding, wording, frame)
-            events = ",".join(map(str, finding.events)).encode("ascii")
+            listed = self._events.get(finding.events)
+            if listed is None:
+                events = ",".join(map(str, finding.events)).encode("ascii")
+                listed = (events, events.replace(b",", b" "))
+                if len(self._events) < self.PATHS:
+                    self._events[finding.events] = listed
             if number:
                 parts.append(b",")
-            parts += (before, events, after)
-            rows.append(b"%s,%s,%s,%s\r\n" % (case_csv, cells, events.replace(b",", b" "), tail))
+            parts += (before, listed[0], after)
+            rows.append(b"%s,%s,%s,%s\r\n" % (case_csv, cells, listed[1], tail))
         parts += (b'],"path":', self._path(audit.path))
         if audit.warnings:
             # The same optional key as Audit.as_json(), present only when there is a warning.

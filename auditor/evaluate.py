@@ -85,12 +85,18 @@ class CaseFacts:
     procedure: Procedure
     calendar: WorkingCalendar
 
-    @cached_property
-    def by_type(self) -> dict[str, list[tuple[int, Event]]]:
+    def __post_init__(self) -> None:
+        # Built here, not as cached properties: every case needs them, and a cached
+        # property takes a lock on first use (Python 3.11).
         grouped: dict[str, list[tuple[int, Event]]] = {}
         for index, event in enumerate(self.events):
-            grouped.setdefault(event.type, []).append((index, event))
-        return grouped
+            found = grouped.get(event.type)
+            if found is None:
+                grouped[event.type] = [(index, event)]
+            else:
+                found.append((index, event))
+        self.by_type = grouped
+        self._held: dict[str, list[tuple[int, Event]]] = {}
 
     def of(self, event_type: str) -> list[tuple[int, Event]]:
         return self.by_type.get(event_type, [])
@@ -103,10 +109,6 @@ class CaseFacts:
                 (i, e) for i, e in self.of(event_type) if e.took_place
             ]
         return found
-
-    @cached_property
-    def _held(self) -> dict[str, list[tuple[int, Event]]]:
-        return {}
 
     @cached_property
     def referral(self) -> tuple[int, date] | None:
