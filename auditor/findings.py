@@ -8,9 +8,11 @@ evidence (the wording comes from the checklist).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from auditor.checklist import Citation, Procedure, Rule
 from auditor.evaluate import Outcome
@@ -107,20 +109,106 @@ class FindingFrame:
     question: str
 
     def finding(self, events: tuple[int, ...], detail: Mapping[str, str]) -> Finding:
-        values = {**self.values, **detail} if detail else self.values
-        filled = self.template.format_map(_Blank(values))
-        return Finding(
-            rule=self.rule,
-            title=self.title,
-            kind=self.kind,
-            evidence=self.evidence,
-            events=events,
-            sources=self.sources,
-            verification=self.verification,
-            ground=_words(filled.replace(" .", ".").replace(" ,", ",")),
-            how_to_evidence=self.how_to_evidence,
-            question=self.question,
-        )
+        filled: str
+        fill = self._fill
+        if fill is not None and fill.fixed.isdisjoint(detail):
+            # The frame's own values are in the wording already; only the details are left.
+            filled = fill.wording.format_map(_Blank(detail)) if fill.open else fill.wording
+        else:
+            values = {**self.values, **detail} if detail else self.values
+            filled = self.template.format_map(_Blank(values))
+        if not _plain_words(filled):
+            filled = _words(filled.replace(" .", ".").replace(" ,", ","))
+        # As `Finding(...)` would build it (the same fields, in the same order), at a
+        # fifth of the cost: a frozen dataclass's __init__ sets each field in turn.
+        finding: Finding = object.__new__(Finding)
+        fields = vars(finding)
+        fields.update(self._finding_fields)
+        fields["events"] = events
+        fields["ground"] = filled
+        return finding
+
+    @cached_property
+    def _fill(self) -> _Fill | None:
+        """The wording with the frame's own values filled in (None: fill it afresh)."""
+        return prefill(self.template, self.values)
+
+    @cached_property
+    def _finding_fields(self) -> dict[str, Any]:
+        """A finding's fields, in `Finding`'s order, but for its events and ground."""
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "kind": self.kind,
+            "evidence": self.evidence,
+            "events": (),
+            "sources": self.sources,
+            "verification": self.verification,
+            "ground": "",
+            "how_to_evidence": self.how_to_evidence,
+            "question": self.question,
+        }
+
+
+class _Fill(NamedTuple):
+    wording: str
+    """The template with the given values in it: a format string, if ``open``, whose
+    placeholders are those the values do not give; else the text itself."""
+    fixed: frozenset[str]
+    """The placeholders filled in (a detail that gives one must be filled afresh)."""
+    open: bool
+    """Whether placeholders are left."""
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def prefill(template: str, values: Mapping[str, str]) -> _Fill | None:
+    """``template`` with ``values`` filled in, leaving the rest of its placeholders, so
+    that ``wording.format_map(_Blank(detail))`` is ``template.format_map(_Blank({**values,
+    **detail}))`` for any ``detail`` that gives none of ``fixed``. None if the template
+    has a placeholder other than a plain ``{name}`` (a conversion, a format spec, an
+    index) or is not a valid format string: those are filled afresh, as before."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    parts: list[str] = []
+    fixed: set[str] = set()
+    left: set[str] = set()
+    for literal, name, spec, conversion in parsed:
+        parts.append(_escape(literal))
+        if name is None:
+            continue
+        if spec or conversion is not None or not name.isidentifier():
+            return None
+        if name in values:
+            # As str.format puts a value with no conversion and no spec.
+            parts.append(_escape(format(values[name], "")))
+            fixed.add(name)
+        else:
+            parts.append("{" + name + "}")
+            left.add(name)
+    wording = "".join(parts)
+    if not left:
+        wording = wording.format_map({})  # only escaped braces left
+    return _Fill(wording, frozenset(fixed), bool(left))
+
+
+def _plain_words(text: str) -> bool:
+    """Whether ``_words(text.replace(" .", ".").replace(" ,", ","))`` is ``text``: the
+    only whitespace printable text may hold is the space (a test checks this over all
+    of Unicode), so with no space doubled, at either end, or before "." or ",", neither
+    the replacing nor the splitting and joining changes anything."""
+    return (
+        text.isprintable()
+        and "  " not in text
+        and " ." not in text
+        and " ," not in text
+        and not text.startswith(" ")
+        and not text.endswith(" ")
+    )
 
 
 def finding_frame(procedure: Procedure, rule: Rule, outcome: Outcome, whose: str) -> FindingFrame:
