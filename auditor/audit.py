@@ -77,9 +77,12 @@ class Auditor:
         # share one (an unevidenced step, a missed step), so its wording is built once.
         self._findings: dict[tuple[object, ...], tuple[Finding, int, int]] = {}
         self._frames: dict[tuple[object, ...], tuple[FindingFrame, int]] = {}
-        # Each rule with its check and its statuses (one shared `RuleStatus` per status).
-        self._plan: list[tuple[Rule, Check, dict[str, RuleStatus]]] = [
-            (rule, CHECKS[rule.check], {}) for rule in procedure.rules
+        # Each rule with its check, its statuses (one shared `RuleStatus` per status), and
+        # whether `applies` must be asked first (a rule with conditions; an eligibility
+        # rule tests its own).
+        self._plan: list[tuple[Rule, Check, dict[str, RuleStatus], bool]] = [
+            (rule, CHECKS[rule.check], {}, bool(rule.applies_if) and rule.check != "eligibility")
+            for rule in procedure.rules
         ]
 
     FINDINGS_KEPT = 8_192
@@ -139,13 +142,14 @@ class Auditor:
         facts = CaseFacts(case, events, replay, as_of, self.procedure, self.calendar)
         steps, findings, wordings, frames = [], [], [], []
         whose = case.whose_word
-        for rule, check, statuses in self._plan:
-            outcome = check(rule, facts) if applies(rule, facts) else NOT_APPLICABLE
-            status = statuses.get(outcome.status)
+        for rule, check, statuses, gated in self._plan:
+            outcome = NOT_APPLICABLE if gated and not applies(rule, facts) else check(rule, facts)
+            word = outcome.status
+            status = statuses.get(word)
             if status is None:  # immutable, so one per rule and status serves every case
-                status = statuses[outcome.status] = RuleStatus(rule.id, outcome.status)
+                status = statuses[word] = RuleStatus(rule.id, word)
             steps.append(status)
-            if outcome.status not in HOLDS:
+            if word not in HOLDS:
                 finding, number, frame = self._finding(rule, outcome, whose)
                 findings.append(finding)
                 wordings.append(number)
