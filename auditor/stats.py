@@ -16,6 +16,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from auditor.checklist import Procedure
@@ -25,6 +26,8 @@ KINDS = (*BREACHES, "unevidenced", "pending")
 EVIDENCE = ("statement", "dates", "none")
 VERIFICATION = ("verified", "secondary", "forum")
 TOP_CASES = 25
+_BREACH_KINDS = frozenset(BREACHES)
+_KIND = itemgetter(1)
 
 
 class CaseSummary(NamedTuple):
@@ -79,6 +82,24 @@ class CaseloadStats:
         self.by_rule = {rule.id: Counter() for rule in self.procedure.rules}
         self._verification = {rule.id: rule.verification for rule in self.procedure.rules}
         self._in_order = list(self.by_rule.values())
+        # Counted in C per case (`Counter.update`), and into the counters above only when
+        # they are read: (rule's position, status) and (rule, kind, evidence).
+        self._positions = range(len(self._in_order))
+        self._statuses: Counter[tuple[int, str]] = Counter()
+        self._found: Counter[tuple[str, ...]] = Counter()
+
+    def _settle(self) -> None:
+        """Count what `count` held into the counters."""
+        for (position, status), cases in self._statuses.items():
+            self._in_order[position][status] += cases
+        self._statuses.clear()
+        for (rule, kind, evidence), cases in self._found.items():
+            self.kinds[kind] += cases
+            self.evidence[evidence] += cases
+            if kind in BREACHES:
+                self.breach_evidence[evidence] += cases
+                self.breach_verification[self._verification[rule]] += cases
+        self._found.clear()
 
     def add(self, case: CaseSummary) -> None:
         self.count(
@@ -91,18 +112,19 @@ class CaseloadStats:
               findings: Iterable[tuple[str, ...]], report: str | None = None) -> None:
         """Count one audited case: each rule's status, in checklist order, and each
         finding as (rule, kind, evidence)."""
+        statuses = tuple(statuses)
+        if len(statuses) != len(self._in_order):
+            raise ValueError(
+                f"{len(statuses)} statuses for a checklist of {len(self._in_order)} rules"
+            )
+        findings = tuple(findings)
         self.audited += 1
-        for counts, status in zip(self._in_order, statuses, strict=True):
-            counts[status] += 1
-        breaches = found = 0
-        for rule, kind, evidence in findings:
-            found += 1
-            self.kinds[kind] += 1
-            self.evidence[evidence] += 1
-            if kind in BREACHES:
-                breaches += 1
-                self.breach_evidence[evidence] += 1
-                self.breach_verification[self._verification[rule]] += 1
+        self._statuses.update(zip(self._positions, statuses, strict=True))
+        found = len(findings)
+        breaches = 0
+        if found:
+            self._found.update(findings)
+            breaches = sum(map(_BREACH_KINDS.__contains__, map(_KIND, findings)))
         if breaches == 0:
             self.conforming += 1
         if not found:
@@ -121,6 +143,7 @@ class CaseloadStats:
 
     def tally(self) -> Tally:
         """These counts as plain data, for `absorb` in another process."""
+        self._settle()
         return Tally(
             self.audited, self.conforming, self.clean,
             {rule: dict(counts) for rule, counts in self.by_rule.items() if counts},
@@ -130,6 +153,7 @@ class CaseloadStats:
 
     def absorb(self, tally: Tally) -> None:
         """Add the counts of another part of the caseload (any order gives the same sums)."""
+        self._settle()
         self.audited += tally.audited
         self.conforming += tally.conforming
         self.clean += tally.clean
@@ -157,6 +181,7 @@ class CaseloadStats:
 
     def rules(self) -> list[dict[str, Any]]:
         """One row per rule, in checklist order: cases breaching it, and the other findings."""
+        self._settle()
         rows = []
         for rule in self.procedure.rules:
             counts = self.by_rule[rule.id]
@@ -177,6 +202,7 @@ class CaseloadStats:
 
     def as_context(self) -> dict[str, Any]:
         """Everything the index page shows, as plain data."""
+        self._settle()
         total = sum(self.kinds.values())
         return {
             "procedure": {"id": self.procedure.id, "version": self.procedure.version,
