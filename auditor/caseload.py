@@ -118,6 +118,10 @@ class Item:
             text: str = self.payload
             try:
                 data = _decode_line(text)
+                if data is _JSON_READS_IT:
+                    # Called here, as before, so that json meets its recursion limit at
+                    # the same nesting depth (it counts the caller's frames too).
+                    data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
             except json.JSONDecodeError as exc:
                 raise InputError.single(
                     self.label, f"is not valid JSON: {exc.msg} (column {exc.colno})",
@@ -167,8 +171,14 @@ _BIG = float(2**63)
 _JSON_SPACE = b" \t\r\n"
 
 
+_JSON_READS_IT = object()
+"""What `_decode_line` gives for a line that json must read."""
+
+
 def _decode_line(text: str) -> Any:
-    """``json.loads(text, object_pairs_hook=_refuse_duplicate_keys)``: the same value or error, faster.
+    """``json.loads(text, object_pairs_hook=_refuse_duplicate_keys)``'s value, faster; or
+    `_JSON_READS_IT`, where the caller must call that itself (so that json's recursion
+    limit falls at the same depth as before, it is not called from here).
 
     orjson reads the line; whatever it refuses, json reads again, so every
     error (invalid JSON, NaN, a lone surrogate, a huge integer) is json's own,
@@ -199,19 +209,15 @@ def _decode_line(text: str) -> Any:
         raw = text.encode("utf-8")
         data = orjson.loads(raw)
     except ValueError:  # orjson.JSONDecodeError, or a str that is not Unicode text
-        return _decode_line_slowly(text)
+        return _JSON_READS_IT
     try:
         if orjson.dumps(data) == raw:
             return data
     except orjson.JSONEncodeError:  # nested past 254 levels
-        return _decode_line_slowly(text)
+        return _JSON_READS_IT
     if _count_keys(data) == raw.translate(None, _JSON_SPACE).count(b'":'):
         return data
-    return _decode_line_slowly(text)
-
-
-def _decode_line_slowly(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    return _JSON_READS_IT
 
 
 def _count_keys(data: Any) -> int:

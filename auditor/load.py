@@ -138,6 +138,10 @@ class CaseloadParser:
 
     Results and messages are `parse_case`'s: a case with any error is
     validated afresh by `parse_case`, on its original data.
+
+    The same event on the same day is kept whole (`EVENTS` of them) and shared
+    between cases, and within one: events are immutable, and nothing may
+    change one (nor its ``steps``) after it is made.
     """
 
     TEMPLATES = 4096

@@ -62,9 +62,11 @@ class ProcedureMachine:
         rank = {m.event: n for n, m in enumerate(procedure.milestones)}
         last = {m.event for m in procedure.milestones if m.same_day == "last"}
         # One number per event type: same-day `last` milestones after the rest, then
-        # procedure order.
+        # procedure order. (An event may stand for several milestones: its rank is its
+        # last, so the offset is the number of milestones, not of events.)
         self._replay_rank = {
-            event: (len(rank) if event in last else 0) + rank[event] for event in rank
+            event: (len(procedure.milestones) if event in last else 0) + rank[event]
+            for event in rank
         }
         self.requires: dict[str, set[str]] = {m.state: set() for m in procedure.milestones}
         for rule in procedure.rules:

@@ -18,7 +18,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from auditor.caseload import _decode_line, _refuse_duplicate_keys, read_caseload
+from auditor.caseload import (
+    _JSON_READS_IT,
+    Item,
+    _decode_line,
+    _refuse_duplicate_keys,
+    read_caseload,
+)
 from auditor.checklist import load_procedure
 from auditor.errors import InputError
 
@@ -34,6 +40,12 @@ PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[Heal
 def reference(text: str) -> Any:
     """The reading before orjson."""
     return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+
+
+def read_line(text: str) -> Any:
+    """As `Item.load` reads a line: orjson's value, or json's where json must read it."""
+    value = _decode_line(text)
+    return reference(text) if value is _JSON_READS_IT else value
 
 
 def outcome(read: Any, text: str) -> tuple[str, Any]:
@@ -56,7 +68,7 @@ def typed(value: Any) -> Any:
 
 
 def assert_same(text: str) -> None:
-    assert outcome(_decode_line, text) == outcome(reference, text), text
+    assert outcome(read_line, text) == outcome(reference, text), text
 
 
 # -- Whole cases, through Item.load --------------------------------------------------------------
@@ -95,7 +107,7 @@ def with_repeat(text: str, key: str, value: str) -> str:
 
 def test_a_plain_case_reads_the_same(tmp_path: Path) -> None:
     text = line(case())
-    assert _decode_line(text) == json.loads(text)
+    assert read_line(text) == json.loads(text)
     _, name, digest = load(tmp_path, text)
     assert name == case()["case"] and digest == text.encode()
 
@@ -117,7 +129,7 @@ def test_a_repeated_key_is_refused_as_before(tmp_path: Path, where: str, key: st
     message = refused(tmp_path, text)
     assert message == f"{tmp_path / 'cases.jsonl'}:1: the key '{key}' appears twice in one object"
     with pytest.raises(ValueError, match=f"the key '{key}' appears twice in one object"):
-        _decode_line(text)
+        read_line(text)
 
 
 def test_a_repeated_key_written_with_spaces_or_escapes_is_refused() -> None:
@@ -127,7 +139,7 @@ def test_a_repeated_key_written_with_spaces_or_escapes_is_refused() -> None:
         '{"a":{"x":1},"b":[{"y":2,"y":3}]}',
     ):
         with pytest.raises(ValueError, match="appears twice in one object"):
-            _decode_line(text)
+            read_line(text)
 
 
 def test_a_string_holding_quote_colon_is_no_repeat(tmp_path: Path) -> None:
@@ -135,7 +147,7 @@ def test_a_string_holding_quote_colon_is_no_repeat(tmp_path: Path) -> None:
     data["events"][0]["note"] = 'she said ": fine"'
     text = line(data)
     assert '\\":' in text
-    assert _decode_line(text) == data
+    assert read_line(text) == data
     loaded, _, _ = load(tmp_path, text)
     assert loaded.events[0].note == 'she said ": fine"'
 
@@ -248,3 +260,28 @@ def test_written_values_read_as_before(value: Any) -> None:
     # As a caseload's writer would: compact or spaced, escaped or not.
     assert_same(json.dumps(value))
     assert_same(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def test_json_meets_its_recursion_limit_at_the_same_depth_as_before() -> None:
+    """json counts its caller's frames: it must still be called from `Item.load` itself."""
+
+    def before(text: str) -> Any:  # what Item.load called, one frame below the caller
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+
+    limit = sys.getrecursionlimit()
+    seen = set()
+    for depth in range(limit - 150, limit + 30):
+        text = '{"case":"deep","events":' + "[" * depth + "1" + "]" * depth + "}"
+        try:
+            before(text)
+            deep = False
+        except RecursionError:
+            deep = True
+        seen.add(deep)
+        try:
+            Item(0, "jsonl", "f.jsonl", "line-1", text, line=1).load(as_of=AS_OF, steps=STEPS)
+            message = ""
+        except InputError as exc:
+            message = str(exc)
+        assert ("nested too deeply" in message) == deep, depth
+    assert seen == {True, False}  # the limit was crossed

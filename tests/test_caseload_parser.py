@@ -209,7 +209,8 @@ def test_whole_events_are_shared_and_bounded(monkeypatch: pytest.MonkeyPatch) ->
     parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
     contact = {"on": "2019-03-04", "type": "provider_contact", "channel": "phone"}
     first = parser.parse({"events": [contact]}, file="f", locate=lambda loc: 1)
-    # The same event again (the first time it was made from its parts) is the same object.
+    # The same event again (the first time it was made from its parts) is the same object:
+    # an implementation detail, asserted so that the cache is known to be used.
     parser.parse({"events": [contact]}, file="f", locate=lambda loc: 1)
     again = parser.parse({"events": [dict(contact)]}, file="f", locate=lambda loc: 1)
     assert again.events[0] is parser._events[next(iter(parser._events))]

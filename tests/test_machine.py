@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from auditor.audit import Auditor
+from auditor.checklist import load_procedure
 from auditor.load import parse_case
 
 
@@ -64,3 +66,24 @@ def test_events_that_did_not_take_place_are_not_replayed(auditor: Auditor) -> No
         ).dated_order()
     )
     assert replay.path == []
+
+
+def test_a_same_day_last_event_follows_when_an_event_stands_for_two_milestones(
+    tmp_path: Path,
+) -> None:
+    # The checklist may give one event type two milestones; `same_day: last` must still
+    # put the invitation after a meeting on its day.
+    small = (Path(__file__).parent / "checklists" / "small.yaml").read_text(encoding="utf-8")
+    again = "  - {state: met_again, event: referral_meeting, label: Met again}\n"
+    marker = "  - {state: referred, event: referral_letter, label: Letter sent}\n"
+    assert marker in small
+    checklist = tmp_path / "twice.yaml"
+    checklist.write_text(small.replace(marker, marker + again), encoding="utf-8")
+    machine = Auditor(load_procedure(checklist)).machine
+    replay = machine.replay(
+        case(
+            {"on": "2019-03-01", "type": "invite_letter"},
+            {"on": "2019-03-01", "type": "referral_meeting"},
+        ).dated_order()
+    )
+    assert replay.path == ["interviewed", "invited"]
