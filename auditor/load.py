@@ -124,6 +124,17 @@ def _template_key(given: dict[str, Any]) -> tuple[Any, ...] | None:
     return None
 
 
+def _copy(event: Event, name: str, value: Any, fields_set: set[str]) -> Event:
+    """``event`` with the field ``name`` set to an already validated ``value``."""
+    copy: Event = Event.__new__(Event)
+    # What pydantic's own copy sets: the values, the fields given, no extras.
+    object.__setattr__(copy, "__dict__", {**event.__dict__, name: value})
+    object.__setattr__(copy, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(copy, "__pydantic_extra__", None)
+    object.__setattr__(copy, "__pydantic_private__", None)
+    return copy
+
+
 class CaseloadParser:
     """`parse_case` for the many cases of a caseload, all in one context (as_of, steps).
 
@@ -216,13 +227,7 @@ class CaseloadParser:
             return None
         if template is None or day is None:
             return template
-        event: Event = Event.__new__(Event)
-        # What pydantic's own copy sets: the values, the fields given, no extras.
-        object.__setattr__(event, "__dict__", {**template.__dict__, "on": day})
-        object.__setattr__(event, "__pydantic_fields_set__", template.__pydantic_fields_set__)
-        object.__setattr__(event, "__pydantic_extra__", None)
-        object.__setattr__(event, "__pydantic_private__", None)
-        return event
+        return _copy(template, "on", day, template.__pydantic_fields_set__)
 
     def _learn(self, given: dict[str, Any], event: Event) -> None:
         """Remember a validated event as a template, and its date text as valid."""
@@ -272,12 +277,7 @@ class CaseloadParser:
             self._learn(bare, base)
         if not base.happened or "steps" not in EVENT_FIELDS[base.type]:
             return Event.model_validate(given, context=self._context)
-        event = Event.__new__(Event)
-        object.__setattr__(event, "__dict__", {**base.__dict__, "steps": records})
-        object.__setattr__(event, "__pydantic_fields_set__", base.__pydantic_fields_set__ | _STEPS)
-        object.__setattr__(event, "__pydantic_extra__", None)
-        object.__setattr__(event, "__pydantic_private__", None)
-        return event
+        return _copy(base, "steps", records, base.__pydantic_fields_set__ | _STEPS)
 
     def _afresh(self, data: Any, *, file: str, locate: Locator) -> Case:
         return parse_case(data, file=file, locate=locate, as_of=self.as_of, steps=self.steps)
