@@ -264,14 +264,9 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     # `recorded` is in dated order (index order), so the first that meets is the earliest.
     done = None
     for index, event in recorded:
-        if event.on is not None and event.happened:
-            # `meets(event)`, written out: it runs for each target of five rules a case.
-            for name, value in not_met_by:
-                if getattr(event, name) is value:
-                    break
-            else:
-                done = (event.on, index)
-                break
+        if event.on is not None and meets(event):
+            done = (event.on, index)
+            break
     if done is not None and done[0] <= due:
         # Met: nothing more to say (a rule that holds has no finding to word).
         return plain("met", "dates", (t_index, done[1]))
