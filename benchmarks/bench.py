@@ -26,6 +26,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -212,17 +213,23 @@ def reports(args: argparse.Namespace) -> None:
     print("| run | plain wall s | plain CPU s | --reports wall s | --reports CPU s "
           "| reports/s | extra CPU ms/report |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for run in range(1, args.repeat + 1):
-        for old in ("out-plain", "out-reports"):  # every run writes into an empty folder
-            shutil.rmtree(args.workdir / old, ignore_errors=True)
-        plain, _, plain_cpu = batch(path, args.workdir / "out-plain", args.jobs, args.as_of)
-        full, _, full_cpu = batch(path, args.workdir / "out-reports", args.jobs, args.as_of,
-                                  "--reports")
-        extra = full - plain
-        rate = f"{args.reports / extra:,.0f}" if extra > 0 else "n/a"
-        print(f"| {run} | {plain:.2f} | {plain_cpu:.2f} | {full:.2f} | {full_cpu:.2f} | {rate} "
-              f"| {(full_cpu - plain_cpu) / args.reports * 1000:.2f} |")
-    print(f"load average at the end: {os.getloadavg()}")
+    # Every run writes into a folder of its own, and all are removed only at the end: on
+    # ext4, creating files within a few minutes of deleting thousands is several times
+    # slower (the allocator passes over recently freed inodes), which would charge the
+    # last run's clean-up to this one's reports (benchmarks/RESULTS.md).
+    runs = Path(tempfile.mkdtemp(prefix="reports-runs-", dir=args.workdir))
+    try:
+        for run in range(1, args.repeat + 1):
+            plain, _, plain_cpu = batch(path, runs / f"plain-{run}", args.jobs, args.as_of)
+            full, _, full_cpu = batch(path, runs / f"reports-{run}", args.jobs, args.as_of,
+                                      "--reports")
+            extra = full - plain
+            rate = f"{args.reports / extra:,.0f}" if extra > 0 else "n/a"
+            print(f"| {run} | {plain:.2f} | {plain_cpu:.2f} | {full:.2f} | {full_cpu:.2f} "
+                  f"| {rate} | {(full_cpu - plain_cpu) / args.reports * 1000:.2f} |")
+        print(f"load average at the end: {os.getloadavg()}")
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
 
 
 if __name__ == "__main__":
