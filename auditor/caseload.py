@@ -118,7 +118,8 @@ class Item:
             text: str = self.payload
             try:
                 data = _decode_line(text)
-                if data is _JSON_READS_IT:
+                json_read = data is not _JSON_READS_IT
+                if not json_read:
                     # Called here, as before, so that json meets its recursion limit at
                     # the same nesting depth (it counts the caller's frames too).
                     data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
@@ -134,7 +135,8 @@ class Item:
                                         line=self.line) from None
             line = self.line
             refuse_surrogates(data, text, file=self.label, locate=lambda loc: line)
-            case = parser.parse(data, file=self.label, locate=lambda loc: line)
+            case = parser.parse(data, file=self.label, locate=lambda loc: line,
+                                json_read=json_read)
             return case, case.case or self.default_name, text.encode("utf-8")
         data = self.payload
         try:

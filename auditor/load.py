@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from auditor.case import EVENT_FIELDS, Case, Claimant, Event, StepRecord, validation_context
@@ -152,7 +153,8 @@ class CaseloadParser:
 
     The same event on the same day is kept whole (`EVENTS` of them) and shared
     between cases, and within one: events are immutable, and nothing may
-    change one (nor its ``steps``) after it is made.
+    change one (nor its ``steps``) after it is made. Read from JSON (see
+    `parse`), an event is kept by its text, meetings with steps included.
     """
 
     TEMPLATES = 4096
@@ -163,6 +165,8 @@ class CaseloadParser:
     """Events kept whole, date and all (a caseload's events repeat: the same contact
     on the same day)."""
     LONGEST = 64
+    LONGEST_EVENT = 512
+    """The longest event, as orjson writes it, kept whole when looked up by its text."""
     """The longest text an event kept as a template may hold (type, channel, a short note)."""
 
     def __init__(self, *, as_of: date | None, steps: set[int] | None) -> None:
@@ -171,18 +175,45 @@ class CaseloadParser:
         self._context = validation_context(as_of=as_of, steps=steps)
         self._templates: dict[tuple[Any, ...], Event] = {}
         self._dates: dict[str, date] = {}
-        self._events: dict[tuple[Any, ...], Event] = {}
+        self._events: dict[Any, Event] = {}
+        """Keyed by an event's fields and their types, or by its text as orjson writes it."""
         self._step_numbers = {str(n): n for n in steps or ()}
 
-    def parse(self, data: Any, *, file: str, locate: Locator) -> Case:
-        """``data`` as a `Case`, or a located `InputError` exactly as `parse_case` gives."""
+    def parse(self, data: Any, *, file: str, locate: Locator, json_read: bool = False) -> Case:
+        """``data`` as a `Case`, or a located `InputError` exactly as `parse_case` gives.
+
+        ``json_read``: ``data`` is as orjson reads a JSON text (dicts, lists, text,
+        64-bit integers, finite floats, true, false, null), so that orjson writes each
+        of its events back as a text that differs whenever the event's values or their
+        types do (true, 1 and 1.0 included). Each event is then looked up whole by that
+        text, which is faster than by its fields, and a meeting with its steps can be.
+        """
         raw = data.get("events") if type(data) is dict else None
         if type(raw) is not list:
             return self._afresh(data, file=file, locate=locate)
         events: list[Event] = []
+        kept = self._events
         for given in raw:
             if type(given) is not dict:
                 return self._afresh(data, file=file, locate=locate)
+            if json_read:
+                try:
+                    text: bytes | None = orjson.dumps(given)
+                except orjson.JSONEncodeError:
+                    text = None
+                event = kept.get(text)
+                if event is None:
+                    try:
+                        event = self._from_template_and_date(given)
+                        if event is None:
+                            event = self._event(given)
+                    except ValidationError:
+                        return self._afresh(data, file=file, locate=locate)
+                    if (text is not None and len(text) <= self.LONGEST_EVENT
+                            and len(kept) < self.EVENTS):
+                        kept[text] = event
+                events.append(event)
+                continue
             event = self._from_template(given)
             if event is None:
                 try:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from auditor.case import Case, Event
+from auditor.caseload import _JSON_READS_IT, _decode_line
 from auditor.checklist import load_procedure
 from auditor.errors import InputError
 from auditor.load import CaseloadParser, parse_case
@@ -61,6 +62,27 @@ def _both(parser: CaseloadParser, data: Any, as_of: date = AS_OF) -> None:
         lambda d: parse_case(d, file="f", locate=lambda loc: 7, as_of=as_of, steps=STEPS), data
     )
     shared = _outcome(lambda d: parser.parse(d, file="f", locate=lambda loc: 7), data)
+    _agree(shared, fresh)
+    # As a JSONL line gives it, where orjson reads the line: events are then looked up
+    # by their text as orjson writes it.
+    try:
+        text = json.dumps(data)
+    except (TypeError, ValueError):
+        return
+    read = _decode_line(text)
+    if read is _JSON_READS_IT:
+        return
+    fresh = _outcome(
+        lambda d: parse_case(d, file="f", locate=lambda loc: 7, as_of=as_of, steps=STEPS),
+        json.loads(text),
+    )
+    shared = _outcome(
+        lambda d: parser.parse(d, file="f", locate=lambda loc: 7, json_read=True), read
+    )
+    _agree(shared, fresh)
+
+
+def _agree(shared: object, fresh: object) -> None:
     if isinstance(fresh, Case):
         _same(shared, fresh)
         assert isinstance(shared, Case)
@@ -219,3 +241,35 @@ def test_whole_events_are_shared_and_bounded(monkeypatch: pytest.MonkeyPatch) ->
         for _ in range(2):  # a new date is validated in full first, then known
             _both(parser, {"events": [contact | {"on": f"2019-03-{day:02d}"}]})
     assert len(parser._events) == 3
+
+
+def test_events_read_from_json_are_kept_whole_by_their_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(CaseloadParser, "EVENTS", 3)
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    meeting = {"on": "2019-03-04", "type": "referral_meeting", "attended": True,
+               "steps": {"1": "done", "2": "not_done"}}
+
+    def parsed(*events: dict[str, Any]) -> Case:
+        line = json.dumps({"events": list(events)})
+        data = _decode_line(line)
+        assert data is not _JSON_READS_IT
+        return parser.parse(data, file="f", locate=lambda loc: 1, json_read=True)
+
+    first = parsed(meeting)
+    # A meeting with its steps is kept whole too, and shared (an implementation detail,
+    # asserted so that the cache is known to be used).
+    assert parsed(meeting).events[0] is first.events[0]
+    assert json.dumps(meeting, separators=(",", ":")).encode() in parser._events
+    # The same values of other types, or another step's answer, are other events.
+    with pytest.raises(InputError, match="attended: must be true, false or unknown"):
+        parsed(meeting | {"attended": 1})  # true == 1, yet only true is a yes
+    other = parsed(meeting | {"steps": {"1": "done", "2": "done"}}).events[0]
+    assert other.steps[2].status == "done" and first.events[0].steps[2].status == "not_done"
+    for day in range(5, 20):
+        parsed(meeting | {"on": f"2019-03-{day:02d}"})
+    assert len(parser._events) == 3
+    # A long event (a note of a case's own) is never kept.
+    parsed({"on": "2019-03-04", "type": "provider_contact", "note": "x" * 600})
+    assert not any(b"x" * 100 in key for key in parser._events if isinstance(key, bytes))
