@@ -37,7 +37,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
 from datetime import date
-from itertools import chain, islice
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
@@ -45,7 +45,15 @@ from typing import IO, Any
 import jinja2
 
 from auditor.audit import Audit, Auditor, RuleStatus
-from auditor.caseload import Item, input_kind, input_size, read_caseload
+from auditor.caseload import (
+    Chunk,
+    Item,
+    chunk_items,
+    chunk_size,
+    input_kind,
+    input_size,
+    read_chunks,
+)
 from auditor.checklist import Procedure, load_procedure
 from auditor.errors import InputError
 from auditor.findings import Finding
@@ -361,7 +369,7 @@ class _Worker:
                    tuple(map(_COUNTED, audit.findings)), report)
         return _Done(item.seq, line, rows, summary)
 
-    def run_chunk(self, items: list[Item]) -> _Chunk:
+    def run_chunk(self, chunk: Chunk) -> _Chunk:
         """A chunk's output as a few large strings and small tuples: cheap to send back.
 
         (Sending a result object per case cost more to unpickle in the parent
@@ -372,7 +380,7 @@ class _Worker:
         refusals: list[str] = []
         refused: list[tuple[tuple[str, ...], ...]] = []
         stats = CaseloadStats(self.procedure)
-        for item in items:
+        for item in chunk_items(chunk):
             result = self.run(item)
             if isinstance(result, _Done):
                 lines.append(result.jsonl)
@@ -461,12 +469,12 @@ def _init_process(checklist: str | None, as_of: date, reports: str | None, redac
     settle_heap()
 
 
-def _process_chunk(items: list[Item]) -> _Chunk:
+def _process_chunk(chunk: Chunk) -> _Chunk:
     """A chunk audited in a worker process, its output written to the process's part files:
     the audits are about 20 KB a case, and passing them through the parent cost it more
     than a core's share of the time."""
     assert _PROCESS_WORKER is not None
-    output, tally, refused = _PROCESS_WORKER.run_chunk(items)
+    output, tally, refused = _PROCESS_WORKER.run_chunk(chunk)
     if _PART_PREFIX is None or isinstance(output, _Spilled):
         return output, tally, refused
     if not _PARTS:
@@ -480,15 +488,10 @@ def _process_chunk(items: list[Item]) -> _Chunk:
     return _Spilled(tuple(s.name for s in _PARTS), tuple(ranges)), tally, refused
 
 
-def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
-    while chunk := list(islice(items, CHUNK)):
-        yield chunk
-
-
 def _results(
-    items: Iterator[Item], jobs: int, args: tuple[str | None, date, str | None, bool],
+    chunks: Iterator[Chunk], jobs: int, args: tuple[str | None, date, str | None, bool],
     parts: str,
-) -> Generator[tuple[list[Item], _Chunk], None, None]:
+) -> Generator[tuple[Chunk, _Chunk], None, None]:
     """Each chunk with its results, in input order; at most a few chunks in flight.
 
     With more than one job, each worker process writes its output to part files
@@ -497,7 +500,7 @@ def _results(
     if jobs <= 1:
         worker = _Worker(*args)
         settle_heap()
-        for chunk in _chunks(items):
+        for chunk in chunks:
             yield chunk, worker.run_chunk(chunk)
         return
     methods = multiprocessing.get_all_start_methods()
@@ -510,8 +513,8 @@ def _results(
     try:
         # A bounded window of chunks in flight, collected in order: the caseload is never
         # queued whole, and the order is the input's.
-        window: deque[tuple[list[Item], Future[_Chunk]]] = deque()
-        for chunk in _chunks(items):
+        window: deque[tuple[Chunk, Future[_Chunk]]] = deque()
+        for chunk in chunks:
             window.append((chunk, pool.submit(_process_chunk, chunk)))
             if len(window) >= jobs * 3:
                 done, pending = window.popleft()
@@ -664,8 +667,8 @@ def run_batch(
                                 field="-o")
     if reports:
         _renderer()
-    items = read_caseload(source, claimants)
-    first = next(items, None)
+    chunks = read_chunks(source, claimants, size=CHUNK)
+    first = next(chunks, None)
     if first is None:
         raise InputError.single(str(source), "holds no cases")
     outdir.mkdir(parents=True, exist_ok=True)
@@ -691,7 +694,7 @@ def run_batch(
         with ExitStack() as stack:
             bar = _progress_bar(stack, source, progress)
             results = stack.enter_context(
-                closing(_results(chain([first], items), jobs, args, parts))
+                closing(_results(chain([first], chunks), jobs, args, parts))
             )
             for chunk, (output, tally, rejects) in results:
                 if isinstance(output, _Spilled):
@@ -710,7 +713,7 @@ def run_batch(
                             errors.append(row)
                         else:
                             more_errors += 1
-                bar(sum(item.size for item in chunk))
+                bar(chunk_size(chunk))
         index = render_index(stats, as_of=as_of, source=source.name, errors=errors,
                              more_errors=more_errors, reports=reports)
         for out in outs:

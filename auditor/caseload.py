@@ -31,6 +31,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -302,6 +303,7 @@ def read_caseload(path: Path, claimants: Path | None = None) -> Iterator[Item]:
     return _csv(path, _read_claimants(claimants) if claimants is not None else None)
 
 
+
 def _case_files(folder: Path) -> Iterator[Path]:
     # Sorted by name so that the order, and so the output, never depends on the file system.
     names = sorted(p.name for p in folder.iterdir())
@@ -326,44 +328,134 @@ def _open_text(path: Path) -> Any:
     return stream
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str, int]]:
-    """(line number, text, bytes) per line; undecodable text is marked with a leading NUL."""
+def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes with the line ending) per line of a file."""
     try:
         stream = path.open("rb")
     except OSError as exc:
         raise InputError.single(str(path), f"cannot be read ({exc.strerror})") from None
     with stream:
-        for number, raw in enumerate(stream, start=1):
-            size = len(raw)
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield number, raw.decode("utf-8"), size
-            except UnicodeDecodeError as exc:
-                yield number, "\x00" + f"byte 0x{raw[exc.start]:02x} is not UTF-8", size
+        yield from enumerate(stream, start=1)
+
+
+def _jsonl_item(label: str, seq: int, number: int, raw: bytes) -> Item | None:
+    """The item of one JSONL line (its bytes with the line ending); None for a blank line."""
+    size = len(raw)
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Undecodable text is marked with a leading NUL.
+        text = "\x00" + f"byte 0x{raw[exc.start]:02x} is not UTF-8"
+    text = text.rstrip("\r\n")
+    if not text.strip():
+        return None
+    problems: tuple[Problem, ...] = ()
+    if text.startswith("\x00"):
+        problems = (Problem("", text[1:] + "; save the file as UTF-8", line=number),)
+        text = ""
+    elif len(text) > MAX_BYTES:
+        problems = (
+            Problem("", f"the line is {len(text):,} characters; a case may be at most "
+                        f"{MAX_BYTES:,}", line=number),
+        )
+        text = ""
+    return Item(seq, "jsonl", label, f"line-{number}", text, line=number, size=size,
+                early_error=problems)
+
+
+# The ASCII characters that str.strip() strips: a line of these only is blank.
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _blank(number: int, raw: bytes) -> bool:
+    """Whether `_jsonl_item` leaves the line out, told without decoding it where it can."""
+    rest = raw.lstrip(_ASCII_SPACE)
+    if not rest:
+        return True
+    if rest[0] < 0x80:  # an ASCII character that is not white space
+        return False
+    return _jsonl_item("", 0, number, raw) is None
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Consecutive cases of a JSONL file as their lines' bytes: a chunk of the caseload
+    that is cheap to read and to send to a worker process, which makes its items.
+
+    ``numbers`` are the lines' numbers; the cases are numbered (``seq``) from
+    ``first_seq``. Blank lines are already left out.
+    """
+
+    label: str
+    first_seq: int
+    numbers: tuple[int, ...]
+    raws: tuple[bytes, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.raws))
+
+    def items(self) -> list[Item]:
+        items = []
+        for seq, number, raw in zip(
+            range(self.first_seq, self.first_seq + len(self.raws)), self.numbers, self.raws,
+            strict=True,
+        ):
+            item = _jsonl_item(self.label, seq, number, raw)
+            assert item is not None, "a blank line was sent"
+            items.append(item)
+        return items
+
+
+def _jsonl_lines(path: Path, chunk: int) -> Iterator[Lines]:
+    label = str(path)
+    seq = 0
+    numbers: list[int] = []
+    raws: list[bytes] = []
+    for number, raw in _raw_lines(path):
+        if _blank(number, raw):
+            continue
+        numbers.append(number)
+        raws.append(raw)
+        if len(raws) == chunk:
+            yield Lines(label, seq, tuple(numbers), tuple(raws))
+            seq += chunk
+            numbers, raws = [], []
+    if raws:
+        yield Lines(label, seq, tuple(numbers), tuple(raws))
 
 
 def _jsonl(path: Path) -> Iterator[Item]:
-    label = str(path)
-    seq = 0
-    for number, text, size in _lines(path):
-        text = text.rstrip("\r\n")
-        if not text.strip():
-            continue
-        default = f"line-{number}"
-        problems: tuple[Problem, ...] = ()
-        if text.startswith("\x00"):
-            problems = (Problem("", text[1:] + "; save the file as UTF-8", line=number),)
-            text = ""
-        elif len(text) > MAX_BYTES:
-            problems = (
-                Problem("", f"the line is {len(text):,} characters; a case may be at most "
-                            f"{MAX_BYTES:,}", line=number),
-            )
-            text = ""
-        yield Item(seq, "jsonl", label, default, text, line=number, size=size,
-                   early_error=problems)
-        seq += 1
+    for lines in _jsonl_lines(path, 128):
+        yield from lines.items()
+
+
+Chunk = list[Item] | Lines
+"""Consecutive items of a caseload, or (JSONL) the lines they are made from."""
+
+
+def chunk_items(chunk: Chunk) -> list[Item]:
+    return chunk.items() if isinstance(chunk, Lines) else chunk
+
+
+def chunk_size(chunk: Chunk) -> int:
+    """The bytes (or files) the chunk's cases were read from, for the progress bar."""
+    return chunk.size if isinstance(chunk, Lines) else sum(item.size for item in chunk)
+
+
+def read_chunks(path: Path, claimants: Path | None = None, *, size: int) -> Iterator[Chunk]:
+    """`read_caseload`'s items, ``size`` at a time. A JSONL file's come as `Lines`: the
+    reader (one process) only splits the file; whoever audits the chunk makes the items."""
+    if input_kind(path) == "jsonl" and claimants is None:
+        return _jsonl_lines(path, size)
+    return _sized(read_caseload(path, claimants), size)
+
+
+def _sized(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
 
 
 def _csv_bool(value: str) -> Any:
