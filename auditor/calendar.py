@@ -24,6 +24,7 @@ class WorkingCalendar:
         self._holidays = holidays.country_holidays(country, subdiv=subdivision)
         self.is_working_day = lru_cache(maxsize=None)(self._is_working_day)
         self.deadline = lru_cache(maxsize=65536)(self._deadline)
+        self._years: dict[int, tuple[int, list[int]]] = {}
 
     def _is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self._holidays
@@ -45,12 +46,34 @@ class WorkingCalendar:
             return (end - start).days
         if end < start:
             return -self.days_between(end, start, unit)
-        count, day = 0, start
-        while day < end:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                count += 1
-        return count
+        # The working days after ``start`` up to and including ``end``.
+        if start.year == end.year:
+            return self._working_by(end) - self._working_by(start)
+        count = self._year(start.year)[1][-1] - self._working_by(start)
+        for year in range(start.year + 1, end.year):
+            count += self._year(year)[1][-1]
+        return count + self._working_by(end)
+
+    def _working_by(self, day: date) -> int:
+        """The working days of ``day``'s year up to and including it."""
+        first, counts = self._year(day.year)
+        return counts[day.toordinal() - first]
+
+    def _year(self, year: int) -> tuple[int, list[int]]:
+        """1 January's ordinal, and the working days of the year up to each day: entry
+        k counts the first k days (entry 0 is 0)."""
+        found = self._years.get(year)
+        if found is None:
+            day = date(year, 1, 1)
+            counts, count = [0], 0
+            while day.year == year:
+                count += self.is_working_day(day)
+                counts.append(count)
+                if day.month == 12 and day.day == 31:
+                    break  # 31 December 9999 has no next day
+                day += timedelta(days=1)
+            found = self._years[year] = (date(year, 1, 1).toordinal() - 1, counts)
+        return found
 
     def bank_holiday(self, day: date) -> str | None:
         """The bank holiday's name, for explaining a count; None on an ordinary day."""

@@ -181,3 +181,23 @@ def test_a_long_recorded_by_is_worded_afresh_not_kept() -> None:
     assert not any("y" * 300 in repr(key) for key in auditor._findings)
     assert not any("y" * 300 in repr(key) for key in auditor._frames)
     assert Auditor(load_procedure()).audit(case, as_of=AS_OF) == audit
+
+
+def test_the_collector_is_left_as_it_was_after_a_chunk(tmp_path: Path) -> None:
+    import gc
+
+    from auditor.batch import _Worker
+    from auditor.caseload import read_chunks
+
+    path = tmp_path / "caseload.jsonl"
+    path.write_text('{"case": "a", "events": []}\nnot json\n', encoding="utf-8")
+    worker = _Worker(None, date(2025, 1, 1), None, False)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            for chunk in read_chunks(path, size=128):
+                _, tally, refused = worker.run_chunk(chunk)
+                assert tally.audited == 1 and len(refused) == 1
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.calendar import WorkingCalendar
 
@@ -53,3 +55,36 @@ def test_days_between_counts_from_day_zero() -> None:
 def test_bank_holiday_names() -> None:
     assert ENGLAND.bank_holiday(date(2022, 9, 19)) is not None
     assert ENGLAND.bank_holiday(date(2019, 3, 4)) is None
+
+
+def _counted_day_by_day(start: date, end: date) -> int:
+    if end < start:
+        return -_counted_day_by_day(end, start)
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += ENGLAND.is_working_day(day)
+    return count
+
+
+@given(start=st.dates(date(2015, 1, 1), date(2027, 12, 31)),
+       span=st.integers(min_value=-800, max_value=800))
+@settings(max_examples=300, deadline=None)
+def test_days_between_counts_each_working_day_once(start: date, span: int) -> None:
+    end = start + timedelta(days=span)
+    assert ENGLAND.days_between(start, end, "working") == _counted_day_by_day(start, end)
+    assert ENGLAND.days_between(start, end, "calendar") == span
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        (date(2019, 12, 31), date(2020, 1, 2), 1),  # New Year's Day between
+        (date(2019, 12, 20), date(2020, 1, 2), 6),  # Christmas, Boxing Day, New Year's Day
+        (date(2018, 12, 31), date(2020, 12, 31), 507),  # 2019: 253 working days; 2020: 254
+        (date(9999, 12, 30), date(9999, 12, 31), 1),  # the last day there is
+        (date(1, 1, 1), date(1, 1, 3), 2),
+    ],
+)
+def test_days_between_across_years(start: date, end: date, days: int) -> None:
+    assert ENGLAND.days_between(start, end, "working") == days
