@@ -211,7 +211,8 @@ class CaseloadParser:
                         return self._afresh(data, file=file, locate=locate)
                     if (text is not None and len(text) <= self.LONGEST_EVENT
                             and len(kept) < self.EVENTS):
-                        kept[text] = event
+                        # A copy: orjson's own text keeps the 4 KiB it was written into.
+                        kept[bytes(memoryview(text))] = event
                 events.append(event)
                 continue
             event = self._from_template(given)

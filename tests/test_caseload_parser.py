@@ -7,6 +7,7 @@ equal `Case` with the same fields set, or the same located problems.
 from __future__ import annotations
 
 import json
+import tracemalloc
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,27 @@ def test_events_read_from_json_are_kept_whole_by_their_text(
     # A long event (a note of a case's own) is never kept.
     parsed({"on": "2019-03-04", "type": "provider_contact", "note": "x" * 600})
     assert not any(b"x" * 100 in key for key in parser._events if isinstance(key, bytes))
+
+
+def test_a_kept_event_costs_its_size_not_the_buffer_it_was_written_into() -> None:
+    parser = CaseloadParser(as_of=AS_OF, steps=STEPS)
+    lines = [
+        json.dumps({"events": [{"on": f"2019-{month:02d}-{day:02d}", "type": "provider_contact",
+                                "channel": "phone"}]})
+        for month in range(1, 13) for day in range(1, 29)
+    ]
+    for line in lines[:2]:  # the template and the first dates
+        parser.parse(_decode_line(line), file="f", locate=lambda loc: 1, json_read=True)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = len(parser._events)
+        for line in lines[2:]:
+            parser.parse(_decode_line(line), file="f", locate=lambda loc: 1, json_read=True)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        kept = len(parser._events) - kept
+    finally:
+        tracemalloc.stop()
+    assert kept == len(lines) - 2
+    # About 1 KiB an event with its date and key; orjson writes each text into 4 KiB.
+    assert grown / kept < 2048
