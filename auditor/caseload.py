@@ -391,11 +391,12 @@ class Lines:
     label: str
     first_seq: int
     numbers: tuple[int, ...]
-    raws: tuple[bytes, ...]
+    raws: tuple[bytes | Item, ...]
+    """Each line's bytes, or its item already made (a line too long to be a case)."""
 
     @property
     def size(self) -> int:
-        return sum(map(len, self.raws))
+        return sum(raw.size if isinstance(raw, Item) else len(raw) for raw in self.raws)
 
     def items(self) -> list[Item]:
         items = []
@@ -403,7 +404,7 @@ class Lines:
             range(self.first_seq, self.first_seq + len(self.raws)), self.numbers, self.raws,
             strict=True,
         ):
-            item = _jsonl_item(self.label, seq, number, raw)
+            item = raw if isinstance(raw, Item) else _jsonl_item(self.label, seq, number, raw)
             assert item is not None, "a blank line was sent"
             items.append(item)
         return items
@@ -413,12 +414,21 @@ def _jsonl_lines(path: Path, chunk: int) -> Iterator[Lines]:
     label = str(path)
     seq = 0
     numbers: list[int] = []
-    raws: list[bytes] = []
+    raws: list[bytes | Item] = []
     for number, raw in _raw_lines(path):
-        if _blank(number, raw):
+        if len(raw) > MAX_BYTES:
+            # Made into its item here, which drops the text of a line too long to be a
+            # case: sent as bytes, a chunk of such lines would be held whole. (A line's
+            # bytes are at least its characters, so every such line is made here.)
+            item = _jsonl_item(label, seq + len(raws), number, raw)
+            if item is not None:
+                numbers.append(number)
+                raws.append(item)
+        elif _blank(number, raw):
             continue
-        numbers.append(number)
-        raws.append(raw)
+        else:
+            numbers.append(number)
+            raws.append(raw)
         if len(raws) == chunk:
             yield Lines(label, seq, tuple(numbers), tuple(raws))
             seq += chunk

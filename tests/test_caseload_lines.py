@@ -89,3 +89,24 @@ def test_a_csv_caseload_comes_in_lists_of_items(tmp_path: Path) -> None:
     chunks = list(read_chunks(path, size=1))
     assert [type(chunk) for chunk in chunks] == [list, list]
     assert [item for chunk in chunks for item in chunk_items(chunk)] == list(read_caseload(path))
+
+
+def test_a_line_too_long_to_be_a_case_is_not_sent_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auditor.caseload.MAX_BYTES", 40)
+    lines = [b'{"case": "a", "events": []}\n',
+             b'{"case": "' + b"x" * 60 + b'", "events": []}\n',  # too long: refused
+             ' {"case": "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", "events": []}\n'.encode(),
+             b" " * 60 + b"\n",  # blank, however long
+             b'{"case": "b", "events": []}\n']
+    path = _jsonl(tmp_path, lines)
+    one_by_one = list(read_caseload(path))
+    chunks = list(read_chunks(path, size=2))
+    assert [item for chunk in chunks for item in chunk_items(chunk)] == one_by_one
+    assert sum(map(chunk_size, chunks)) == sum(item.size for item in one_by_one)
+    sent = [raw for chunk in chunks if isinstance(chunk, Lines) for raw in chunk.raws]
+    assert [isinstance(raw, Item) for raw in sent] == [False, True, True, False]
+    assert one_by_one[1].payload == "" and "at most 40" in one_by_one[1].early_error[0].message
+    # More bytes than the limit, but not more characters: a case, read as before.
+    assert one_by_one[2].payload.strip().startswith('{"case": "\u00e9') and not one_by_one[2].early_error
