@@ -303,7 +303,6 @@ def read_caseload(path: Path, claimants: Path | None = None) -> Iterator[Item]:
     return _csv(path, _read_claimants(claimants) if claimants is not None else None)
 
 
-
 def _case_files(folder: Path) -> Iterator[Path]:
     # Sorted by name so that the order, and so the output, never depends on the file system.
     names = sorted(p.name for p in folder.iterdir())
@@ -438,7 +437,7 @@ def _jsonl_lines(path: Path, chunk: int) -> Iterator[Lines]:
 
 
 def _jsonl(path: Path) -> Iterator[Item]:
-    for lines in _jsonl_lines(path, 128):
+    for lines in _jsonl_lines(path, 128):  # any size gives the same items
         yield from lines.items()
 
 

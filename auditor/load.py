@@ -165,9 +165,9 @@ class CaseloadParser:
     """Events kept whole, date and all (a caseload's events repeat: the same contact
     on the same day)."""
     LONGEST = 64
+    """The longest text an event kept as a template may hold (type, channel, a short note)."""
     LONGEST_EVENT = 512
     """The longest event, as orjson writes it, kept whole when looked up by its text."""
-    """The longest text an event kept as a template may hold (type, channel, a short note)."""
 
     def __init__(self, *, as_of: date | None, steps: set[int] | None) -> None:
         self.as_of = as_of
