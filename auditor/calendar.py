@@ -8,6 +8,7 @@ a working day; day N is the Nth working day after it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -23,22 +24,26 @@ class WorkingCalendar:
     def __init__(self, country: str, subdivision: str | None) -> None:
         self._holidays = holidays.country_holidays(country, subdiv=subdivision)
         self.is_working_day = lru_cache(maxsize=None)(self._is_working_day)
-        self.deadline = lru_cache(maxsize=65536)(self._deadline)
         self._years: dict[int, tuple[int, list[int]]] = {}
 
     def _is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self._holidays
 
-    def _deadline(self, start: date, days: int, unit: Unit) -> date:
+    def deadline(self, start: date, days: int, unit: Unit) -> date:
         """Day ``days`` counted from ``start`` (day 0): the last day that meets the deadline."""
         if unit == "calendar":
             return start + timedelta(days=days)
-        day, counted = start, 0
-        while counted < days:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                counted += 1
-        return day
+        if days <= 0:
+            return start
+        # The first day by which ``days`` more working days have passed: a working day.
+        first, counts = self._year(start.year)
+        wanted = counts[start.toordinal() - first] + days
+        year = start.year
+        while counts[-1] < wanted:
+            wanted -= counts[-1]
+            year += 1
+            first, counts = self._year(year)
+        return date.fromordinal(first + bisect_left(counts, wanted))
 
     def days_between(self, start: date, end: date, unit: Unit) -> int:
         """Which day ``end`` is, counted from ``start`` as day 0 (negative if before it)."""

@@ -254,17 +254,12 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
     t_index, start = trigger
     due = facts.calendar.deadline(start, deadline.days, deadline.unit)
     recorded = facts.of(deadline.to)
-    not_met_by = tuple(deadline.not_met_by.items())
-
-    def meets(event: Event) -> bool:
-        if not event.happened:
-            return False
-        return all(getattr(event, name) is not value for name, value in not_met_by)
+    not_met_by = deadline.not_met_by
 
     # `recorded` is in dated order (index order), so the first that meets is the earliest.
     done = None
     for index, event in recorded:
-        if event.on is not None and meets(event):
+        if event.on is not None and _meets(event, not_met_by):
             done = (event.on, index)
             break
     if done is not None and done[0] <= due:
@@ -287,13 +282,25 @@ def _deadline(rule: Rule, facts: CaseFacts) -> Outcome:
         return Outcome("late", "dates", (t_index, index), detail)
     if facts.as_of <= due:
         return Outcome("pending", "dates", (t_index,), detail)
-    refused = [(i, e) for i, e in recorded if not meets(e)]
+    refused = [(i, e) for i, e in recorded if not _meets(e, not_met_by)]
     if refused:
         detail["evidence"] = f"According to {facts.case.whose_word}, " + "; ".join(
             _why_not_met(e, deadline.not_met_by) for _, e in refused
         ) + "."
         return Outcome("late", "statement", (t_index, *(i for i, _ in refused)), detail)
     return Outcome("unevidenced", "none", (t_index,), detail)
+
+
+def _meets(event: Event, not_met_by: Mapping[str, bool]) -> bool:
+    """Whether a recorded target meets a deadline: it happened, and none of the fields
+    that would undo it (``not_met_by``) has the value that does."""
+    if not event.happened:
+        return False
+    # A loop, not all(): a generator per target cost 2 µs a case over five deadline rules.
+    for name, value in not_met_by.items():  # noqa: SIM110
+        if getattr(event, name) is value:
+            return False
+    return True
 
 
 def _why_not_met(event: Event, not_met_by: Mapping[str, bool]) -> str:

@@ -88,3 +88,28 @@ def test_days_between_counts_each_working_day_once(start: date, span: int) -> No
 )
 def test_days_between_across_years(start: date, end: date, days: int) -> None:
     assert ENGLAND.days_between(start, end, "working") == days
+
+
+def _deadline_day_by_day(start: date, days: int) -> date:
+    day, counted = start, 0
+    while counted < days:
+        day += timedelta(days=1)
+        counted += ENGLAND.is_working_day(day)
+    return day
+
+
+@given(start=st.dates(date(2015, 1, 1), date(2027, 12, 31)),
+       days=st.integers(min_value=0, max_value=400))
+@settings(max_examples=300, deadline=None)
+def test_a_working_deadline_is_the_day_the_count_reaches(start: date, days: int) -> None:
+    due = ENGLAND.deadline(start, days, "working")
+    assert due == _deadline_day_by_day(start, days)
+    assert ENGLAND.days_between(start, due, "working") == days
+    assert ENGLAND.deadline(start, days, "calendar") == start + timedelta(days=days)
+
+
+def test_a_working_deadline_across_new_year() -> None:
+    # 24 Dec 2019 (Tue): Christmas, Boxing Day, the weekend and New Year's Day skipped.
+    assert ENGLAND.deadline(date(2019, 12, 24), 3, "working") == date(2019, 12, 31)
+    assert ENGLAND.deadline(date(2019, 12, 24), 4, "working") == date(2020, 1, 2)
+    assert ENGLAND.deadline(date(2019, 12, 31), 1, "working") == date(2020, 1, 2)
