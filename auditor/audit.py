@@ -77,6 +77,7 @@ class Auditor:
         # share one (an unevidenced step, a missed step), so its wording is built once.
         self._findings: dict[tuple[object, ...], tuple[Finding, int, int]] = {}
         self._frames: dict[tuple[object, ...], tuple[FindingFrame, int]] = {}
+        self._placed: dict[tuple[int, tuple[int, ...]], Finding] = {}
         # Each rule with its check, its statuses (one shared `RuleStatus` per status), and
         # whether `applies` must be asked first (a rule with conditions; an eligibility
         # rule tests its own).
@@ -129,10 +130,17 @@ class Auditor:
         template, number, frame_number = kept
         if not outcome.events:
             return template, number, frame_number
-        # A copy with this case's events; dataclasses.replace is ten times slower here.
-        finding: Finding = object.__new__(Finding)
-        vars(finding).update(vars(template))
-        object.__setattr__(finding, "events", outcome.events)
+        # The same wording at the same events (a step missed at the first meeting) is the
+        # same finding: shared, as it is immutable.
+        key = (number, outcome.events)
+        finding = self._placed.get(key) if number >= 0 else None
+        if finding is None:
+            # A copy with this case's events; dataclasses.replace is ten times slower here.
+            finding = object.__new__(Finding)
+            vars(finding).update(vars(template))
+            object.__setattr__(finding, "events", outcome.events)
+            if number >= 0 and len(self._placed) < self.FINDINGS_KEPT:
+                self._placed[key] = finding
         return finding, number, frame_number
 
     def audit(self, case: Case, *, as_of: date, name: str | None = None) -> Audit:
