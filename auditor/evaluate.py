@@ -97,6 +97,7 @@ class CaseFacts:
                 found.append((index, event))
         self.by_type = grouped
         self._held: dict[str, list[tuple[int, Event]]] = {}
+        self._steps: dict[str, tuple[dict[int, Outcome], Outcome]] = {}
 
     def of(self, event_type: str) -> list[tuple[int, Event]]:
         return self.by_type.get(event_type, [])
@@ -108,6 +109,32 @@ class CaseFacts:
             found = self._held[event_type] = [
                 (i, e) for i, e in self.of(event_type) if e.took_place
             ]
+        return found
+
+    def steps_at(self, event_type: str) -> tuple[dict[int, Outcome], Outcome]:
+        """Each step's outcome from the steps recorded at the events of the type that took
+        place, and the outcome of a step none of them records; worked out once a case for
+        all the step rules. A step is done at the first event that records it done, else
+        missed at each that records it not done, else unevidenced."""
+        found = self._steps.get(event_type)
+        if found is None:
+            held = self.held(event_type)
+            unevidenced = plain("unevidenced", "none", tuple(i for i, _ in held))
+            outcomes: dict[int, Outcome] = {}
+            if len(held) == 1:  # commonly: one meeting
+                index, event = held[0]
+                done = plain("done", "statement", (index,))
+                missed = plain("missed", "statement", (index,))
+                for number, record in event.steps.items():
+                    status = record.status
+                    outcomes[number] = (
+                        done if status == "done" else missed if status == "not_done"
+                        else unevidenced
+                    )
+            else:
+                for number in {n for _, e in held for n in e.steps}:
+                    outcomes[number] = _step_at(number, held, unevidenced)
+            found = self._steps[event_type] = (outcomes, unevidenced)
         return found
 
     @cached_property
@@ -197,7 +224,13 @@ def _step(rule: Rule, facts: CaseFacts) -> Outcome:
     held = facts.held(rule.event)
     if not held or number is None:
         return _at_meetings(rule, facts, [(i, None) for i, _ in held], "missed")
-    # `_at_meetings` for steps, written out: fifteen step rules run for every case.
+    # `_at_meetings` for steps, worked out for all the steps at once: fifteen step rules
+    # run for every case.
+    outcomes, unrecorded = facts.steps_at(rule.event)
+    return outcomes.get(number, unrecorded)
+
+
+def _step_at(number: int, held: list[tuple[int, Event]], unevidenced: Outcome) -> Outcome:
     no: list[int] = []
     for index, event in held:
         record = event.steps.get(number)
@@ -208,7 +241,7 @@ def _step(rule: Rule, facts: CaseFacts) -> Outcome:
                 no.append(index)
     if no:
         return plain("missed", "statement", tuple(no))
-    return plain("unevidenced", "none", tuple(i for i, _ in held))
+    return unevidenced
 
 
 def _fact(rule: Rule, facts: CaseFacts) -> Outcome:
