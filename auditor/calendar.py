@@ -40,6 +40,9 @@ class WorkingCalendar:
         wanted = counts[start.toordinal() - first] + days
         year = start.year
         while counts[-1] < wanted:
+            if year == date.max.year:
+                # As stepping past 31 December 9999 fails.
+                raise OverflowError("date value out of range")
             wanted -= counts[-1]
             year += 1
             first, counts = self._year(year)

@@ -113,3 +113,11 @@ def test_a_working_deadline_across_new_year() -> None:
     assert ENGLAND.deadline(date(2019, 12, 24), 3, "working") == date(2019, 12, 31)
     assert ENGLAND.deadline(date(2019, 12, 24), 4, "working") == date(2020, 1, 2)
     assert ENGLAND.deadline(date(2019, 12, 31), 1, "working") == date(2020, 1, 2)
+
+
+def test_a_deadline_past_the_last_date_there_is_fails_as_a_date_overflows() -> None:
+    # Only a checklist could ask for this (its days have no upper limit); the error, which
+    # the batch reports as an internal error, is the one stepping past 9999 gives.
+    with pytest.raises(OverflowError, match="date value out of range"):
+        ENGLAND.deadline(date(9999, 12, 30), 5, "working")
+    assert ENGLAND.deadline(date(9999, 12, 29), 2, "working") == date(9999, 12, 31)
