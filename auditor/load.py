@@ -192,35 +192,18 @@ class CaseloadParser:
         if type(raw) is not list:
             return self._afresh(data, file=file, locate=locate)
         events: list[Event] = []
-        kept = self._events
         for given in raw:
             if type(given) is not dict:
                 return self._afresh(data, file=file, locate=locate)
-            if json_read:
-                try:
-                    text: bytes | None = orjson.dumps(given)
-                except orjson.JSONEncodeError:
-                    text = None
-                event = kept.get(text)
-                if event is None:
-                    try:
-                        event = self._from_template_and_date(given)
-                        if event is None:
-                            event = self._event(given)
-                    except ValidationError:
-                        return self._afresh(data, file=file, locate=locate)
-                    if (text is not None and len(text) <= self.LONGEST_EVENT
-                            and len(kept) < self.EVENTS):
-                        # A copy: orjson's own text keeps the 4 KiB it was written into.
-                        kept[bytes(memoryview(text))] = event
-                events.append(event)
-                continue
-            event = self._from_template(given)
-            if event is None:
-                try:
-                    event = self._event(given)
-                except ValidationError:
-                    return self._afresh(data, file=file, locate=locate)
+            try:
+                if json_read:
+                    event = self._by_text(given)
+                else:
+                    event = self._from_template(given)
+                    if event is None:
+                        event = self._event(given)
+            except ValidationError:
+                return self._afresh(data, file=file, locate=locate)
             events.append(event)
         try:
             # The case without its events: they are validated above, one by one, as
@@ -230,6 +213,23 @@ class CaseloadParser:
             return self._afresh(data, file=file, locate=locate)
         case.__dict__["events"] = events
         return case
+
+    def _by_text(self, given: dict[str, Any]) -> Event:
+        """The event, kept whole by its text as orjson writes it (see `parse`)."""
+        try:
+            text: bytes | None = orjson.dumps(given)
+        except orjson.JSONEncodeError:
+            text = None
+        event = self._events.get(text)
+        if event is None:
+            event = self._from_template_and_date(given)
+            if event is None:
+                event = self._event(given)
+            if (text is not None and len(text) <= self.LONGEST_EVENT
+                    and len(self._events) < self.EVENTS):
+                # A copy: orjson's own text keeps the 4 KiB it was written into.
+                self._events[bytes(memoryview(text))] = event
+        return event
 
     def _from_template(self, given: dict[str, Any]) -> Event | None:
         """The event from a template and a known date, or None if there are none such."""
