@@ -196,12 +196,11 @@ class CaseloadParser:
             if type(given) is not dict:
                 return self._afresh(data, file=file, locate=locate)
             try:
-                if json_read:
-                    event = self._by_text(given)
-                else:
-                    event = self._from_template(given)
-                    if event is None:
-                        event = self._event(given)
+                event: Event | None = (
+                    self._by_text(given) if json_read else self._from_template(given)
+                )
+                if event is None:
+                    event = self._event(given)
             except ValidationError:
                 return self._afresh(data, file=file, locate=locate)
             events.append(event)
