@@ -15,7 +15,7 @@ from auditor.calendar import WorkingCalendar
 from auditor.case import Case
 from auditor.checklist import Procedure, Rule
 from auditor.evaluate import CHECKS, HOLDS, NOT_APPLICABLE, CaseFacts, Check, Outcome, applies
-from auditor.findings import Finding, FindingFrame, finding_frame
+from auditor.findings import Finding, FindingFrame, finding_frame, placed
 from auditor.load import case_warnings
 from auditor.replay import ProcedureMachine
 
@@ -136,9 +136,7 @@ class Auditor:
         finding = self._placed.get(key) if number >= 0 else None
         if finding is None:
             # A copy with this case's events; dataclasses.replace is ten times slower here.
-            finding = object.__new__(Finding)
-            vars(finding).update(vars(template))
-            object.__setattr__(finding, "events", outcome.events)
+            finding = placed(vars(template), outcome.events, template.ground)
             if number >= 0 and len(self._placed) < self.FINDINGS_KEPT:
                 self._placed[key] = finding
         return finding, number, frame_number
