@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import re
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -45,6 +46,7 @@ from typing import IO, Any
 import jinja2
 
 from auditor.audit import Audit, Auditor, RuleStatus
+from auditor.case import is_personal, redact_case
 from auditor.caseload import (
     Chunk,
     Item,
@@ -55,7 +57,7 @@ from auditor.caseload import (
     read_chunks,
 )
 from auditor.checklist import Procedure, load_procedure
-from auditor.errors import InputError
+from auditor.errors import InputError, Problem
 from auditor.findings import Finding
 from auditor.load import CaseloadParser
 from auditor.output import write_atomic
@@ -347,10 +349,14 @@ class _Worker:
         try:
             case, name, raw = item.load(as_of=self.as_of, steps=self.steps, parser=self.parser)
         except InputError as exc:
-            return _refused(item, item.name_hint(), exc)
+            return _refused(item, item.name_hint(), exc, redact=self.redact)
         except Exception as exc:  # one case must never stop the batch
             return _internal(item, exc)
         try:
+            if self.redact:
+                # Before auditing, as `audit --redact` does: then no output (audits.jsonl,
+                # findings.csv, the report) can carry a personal field.
+                case = redact_case(case)
             audit = self.auditor.audit(case, as_of=self.as_of, name=name)
             line, rows = self.serializer.line(audit)
             report = None
@@ -442,9 +448,21 @@ def _internal(item: Item, exc: Exception) -> _Refused:
     return _Refused(item.seq, (row,))
 
 
-def _refused(item: Item, name: str, exc: InputError) -> _Refused:
+WITHHELD = ("withheld under --redact, as it may quote personal data; "
+            "run without --redact to see it")
+"""The message of a problem with a personal field, under ``--redact``."""
+
+
+def _message(problem: Problem, redact: bool) -> str:
+    if not redact or not is_personal(problem.field):
+        return problem.message
+    return problem.withheld or WITHHELD
+
+
+def _refused(item: Item, name: str, exc: InputError, *, redact: bool = False) -> _Refused:
     rows = tuple(
-        (name, p.file or exc.file, str(p.line or ""), p.field, p.message, p.allowed or "")
+        (name, p.file or exc.file, str(p.line or ""), p.field,
+         _message(p, redact), p.allowed or "")
         for p in exc.problems
     )
     return _Refused(item.seq, rows)
@@ -682,11 +700,15 @@ def run_batch(
     if first is None:
         raise InputError.single(str(source), "holds no cases")
     outdir.mkdir(parents=True, exist_ok=True)
+    # This run's reports are written to a hidden folder of its own and put in place at the
+    # end, so that reports/ never mixes runs (an earlier run's unredacted reports among
+    # redacted ones) and an interrupted run leaves the last complete one as it was.
+    fresh = outdir / f".reports-{os.getpid()}-{secrets.token_hex(4)}"
     if reports:
-        (outdir / "reports").mkdir(exist_ok=True)
+        fresh.mkdir()
     args = (
         str(checklist) if checklist else None, as_of,
-        str(outdir / "reports") if reports else None, redact,
+        str(fresh) if reports else None, redact,
     )
     if progress is None:
         progress = sys.stderr.isatty()
@@ -731,6 +753,7 @@ def run_batch(
     except BaseException:
         for out in outs:
             out.discard()
+        shutil.rmtree(fresh, ignore_errors=True)
         raise
     finally:
         # The workers have stopped (closing the results stops them): their part files,
@@ -738,11 +761,35 @@ def run_batch(
         for part in outdir.glob(Path(parts).name + "-*"):
             part.unlink(missing_ok=True)
         if reports:
-            for left in (outdir / "reports").glob(".*.tmp"):
+            for left in fresh.glob(".*.tmp"):
                 left.unlink(missing_ok=True)
+    _replace_reports(outdir / "reports", fresh if reports else None)
     write_atomic(outdir / "index.html", index)
     _readable(outdir / "index.html")
     return BatchResult(stats.audited, stats.rejected)
+
+
+_REPORT_NAME = re.compile(r"\d{6,}-[A-Za-z0-9._-]*\.html")
+
+
+def _replace_reports(folder: Path, fresh: Path | None) -> None:
+    """Put this run's reports (``fresh``; None: it wrote none) in ``folder``, in place of
+    the last run's. Only files named as `report_name` names them are removed: anything
+    else a user keeps there stays."""
+    if folder.is_dir():
+        for old in folder.iterdir():
+            if _REPORT_NAME.fullmatch(old.name) and old.is_file():
+                old.unlink()
+        with contextlib.suppress(OSError):  # not empty: the user's own files are there
+            folder.rmdir()
+    if fresh is None:
+        return
+    if not folder.exists():
+        fresh.rename(folder)
+        return
+    for report in fresh.iterdir():
+        report.rename(folder / report.name)
+    fresh.rmdir()
 
 
 def _progress_bar(stack: ExitStack, source: Path, show: bool) -> Callable[[int], None]:

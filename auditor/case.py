@@ -292,6 +292,43 @@ class Case(Strict):
         return dated
 
 
+def redact_case(case: Case) -> Case:
+    """The case without its personal fields: name, NI number, every note, ``recorded_by``
+(what ``--redact`` withholds from every output).
+
+    Auditing the redacted case gives the same statuses and findings; only
+    the words "according to ..." fall back to "the case file".
+    """
+    claimant = case.claimant.model_copy(update={"name": None, "nino": None})
+    events = [
+        event.model_copy(
+            update={
+                "note": None,
+                "steps": {
+                    n: record.model_copy(update={"note": None})
+                    for n, record in event.steps.items()
+                },
+            }
+        )
+        for event in case.events
+    ]
+    return case.model_copy(update={"claimant": claimant, "events": events, "recorded_by": None})
+
+
+PERSONAL_FIELDS = frozenset({*Claimant.PERSONAL, "note", "recorded_by"})
+"""The names of the fields `redact_case` withholds, wherever they appear."""
+
+
+def is_personal(field: str) -> bool:
+    """Whether a problem's field (``claimant.nino``, ``events[2].steps.3.note``, or a CSV
+    column such as ``name`` or ``step_3_note``) holds personal data."""
+    words = [word for word in re.split(r"[.\[\]]", field.strip()) if word]
+    if not words:
+        return False
+    name = words[-1]
+    return name in PERSONAL_FIELDS or (name.startswith("step_") and name.endswith("_note"))
+
+
 def validation_context(*, as_of: date | None, steps: set[int] | None) -> dict[str, Any]:
     """The context `Case.model_validate` needs to refuse future events and unknown steps."""
     return {"as_of": as_of, "steps": steps}

@@ -507,17 +507,14 @@ class _Block:
     def fact(self, target: dict[str, Any], key: str, value: Any, line: int) -> None:
         if key in target and target[key] != value:
             if key in self.fact_files:
-                message = (
-                    f"is '{_cell(value)}' here but '{_cell(target[key])}' in "
-                    f"{self.fact_files[key]} on line {self.fact_lines[key]}; give a claimant "
-                    "fact in one of the two files, or the same in both"
-                )
+                there = f"in {self.fact_files[key]} on line {self.fact_lines[key]}"
+                advice = "give a claimant fact in one of the two files, or the same in both"
             else:
-                message = (
-                    f"is '{value}' here but '{target[key]}' on line {self.fact_lines[key]}; "
-                    "give a claimant fact once, or the same on every row"
-                )
-            self.problems.append(Problem(key, message, line=line))
+                there = f"on line {self.fact_lines[key]}"
+                advice = "give a claimant fact once, or the same on every row"
+            message = f"is '{_cell(value)}' here but '{_cell(target[key])}' {there}; {advice}"
+            withheld = f"differs here from its value {there}; {advice}"
+            self.problems.append(Problem(key, message, line=line, withheld=withheld))
             return
         target[key] = value
         self.fact_lines.setdefault(key, line)

@@ -20,11 +20,12 @@ import click
 
 from auditor import __version__
 from auditor.audit import Auditor
+from auditor.case import redact_case
 from auditor.checklist import Procedure, default_checklist, load_procedure
 from auditor.errors import ChecklistError, InputError
 from auditor.load import case_name, load_case
 from auditor.output import refuse_overwriting, to_json, write_atomic
-from auditor.report import redact_case, render_html, render_pdf
+from auditor.report import render_html, render_pdf
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,7 +198,7 @@ EXIT_SOME_REJECTED = 3
               help="The folder for audits.jsonl, findings.csv, errors.csv and index.html.")
 @AS_OF
 @click.option("--reports", is_flag=True, help="Also write one HTML report per case.")
-@click.option("--redact", is_flag=True, help="Hide personal data in the per-case reports.")
+@click.option("--redact", is_flag=True, help="Hide personal data (name, NI number, notes, recorded_by) in every output.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes to audit with; the output is the same for any number.")
 @click.option("--claimants", type=click.Path(path_type=Path), default=None,

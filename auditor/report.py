@@ -37,7 +37,7 @@ from markupsafe import Markup, escape
 from auditor import __version__
 from auditor.audit import Audit, Auditor
 from auditor.calendar import WorkingCalendar
-from auditor.case import Case, Event
+from auditor.case import Case, Event, redact_case
 from auditor.checklist import Condition, NextStep, Procedure, Rule
 from auditor.errors import ChecklistError
 from auditor.evaluate import HOLDS, STATUSES, spoken_word
@@ -308,28 +308,6 @@ def _fragments(procedure: Procedure) -> _Fragments:
             for name, route in procedure.evidence_routes.items()
         },
     )
-
-
-def redact_case(case: Case) -> Case:
-    """The case without its personal fields: name, NI number, every note, ``recorded_by``.
-
-    Auditing the redacted case gives the same statuses and findings; only
-    the words "according to ..." fall back to "the case file".
-    """
-    claimant = case.claimant.model_copy(update={"name": None, "nino": None})
-    events = [
-        event.model_copy(
-            update={
-                "note": None,
-                "steps": {
-                    n: record.model_copy(update={"note": None})
-                    for n, record in event.steps.items()
-                },
-            }
-        )
-        for event in case.events
-    ]
-    return case.model_copy(update={"claimant": claimant, "events": events, "recorded_by": None})
 
 
 def ground_order(finding: Finding, order: dict[str, int]) -> tuple[int, int, int, int]:

@@ -1,0 +1,164 @@
+"""`batch --redact`: no personal data in any output, and the audits are `audit --redact`'s."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.case import is_personal
+from auditor.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+RUSHED = ROOT / "examples" / "rushed-referral.yaml"
+AS_OF = "2019-06-01"
+
+# Every personal value the case below carries: the claimant's name and NI number, a note on
+# an event, a note on a step, and who recorded it.
+PERSONAL = ("Sam Example", "QQ123456C", "ten minutes", "sharing my details", "Zelda Quimby")
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _outputs(outdir: Path) -> str:
+    return "\n".join(
+        path.read_text(encoding="utf-8") for path in sorted(outdir.rglob("*")) if path.is_file()
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    text = RUSHED.read_text(encoding="utf-8")
+    (cases / "rushed.yaml").write_text("recorded_by: Zelda Quimby\n" + text, encoding="utf-8")
+    return cases
+
+
+def test_batch_redact_leaves_no_personal_value_in_any_output(
+    folder: Path, tmp_path: Path
+) -> None:
+    plain, redacted = tmp_path / "plain", tmp_path / "redacted"
+    assert _run(["batch", str(folder), "-o", str(plain), "--reports", "--as-of", AS_OF])[0] == 0
+    code, _ = _run(["batch", str(folder), "-o", str(redacted), "--reports", "--redact",
+                    "--as-of", AS_OF])
+    assert code == 0
+    shown, hidden = _outputs(plain), _outputs(redacted)
+    # Without --redact the values are there (so the check below can fail) ...
+    assert "Zelda Quimby" in (plain / "audits.jsonl").read_text(encoding="utf-8")
+    assert "Zelda Quimby" in (plain / "findings.csv").read_text(encoding="utf-8")
+    for value in PERSONAL:
+        assert value in shown, value
+        # ... and with it they are nowhere: audits, findings, errors, summary, reports.
+        assert value not in hidden, value
+
+
+def test_batch_redact_audits_are_those_of_audit_redact(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _run(["batch", str(folder), "-o", str(out), "--redact", "--as-of", AS_OF])[0] == 0
+    code, single = _run(["audit", str(folder / "rushed.yaml"), "--redact", "--format", "json",
+                         "--as-of", AS_OF])
+    assert code == 0
+    line = (out / "audits.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    assert json.loads(line) == json.loads(single)
+    assert json.loads(line)["recorded_by"] is None
+
+
+CONFLICT = (
+    "case,on,type,name,nino,recorded_by\n"
+    "A,2018-01-01,invite_letter,Xavier Plumtree,QQ987654B,Zelda Quimby\n"
+    "A,2018-01-08,referral_meeting,Xavier Plumptre,QQ987654C,Zelda Q\n"
+)
+
+
+def test_batch_redact_withholds_personal_values_from_error_messages(tmp_path: Path) -> None:
+    source = tmp_path / "log.csv"
+    source.write_text(CONFLICT, encoding="utf-8")
+    plain, redacted = tmp_path / "plain", tmp_path / "redacted"
+    assert _run(["batch", str(source), "-o", str(plain), "--as-of", AS_OF])[0] == 3
+    assert _run(["batch", str(source), "-o", str(redacted), "--redact", "--as-of", AS_OF])[0] == 3
+    assert "'Xavier Plumptre' here but 'Xavier Plumtree' on line 2" in _outputs(plain)
+    hidden = _outputs(redacted)
+    for value in ("Plumtree", "Plumptre", "QQ987654", "Zelda"):
+        assert value not in hidden, value
+    # What is wrong, and where, is still said.
+    with (redacted / "errors.csv").open(encoding="utf-8", newline="") as stream:
+        rows = [(r["line"], r["field"], r["message"]) for r in csv.DictReader(stream)]
+    advice = "give a claimant fact once, or the same on every row"
+    assert rows == [
+        ("3", field, f"differs here from its value on line 2; {advice}")
+        for field in ("name", "nino", "recorded_by")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "personal"),
+    [
+        ("claimant.name", True),
+        ("claimant.nino", True),
+        ("nino", True),
+        ("recorded_by", True),
+        ("events[2].note", True),
+        ("events[0].steps.3.note", True),
+        ("step_3_note", True),
+        ("claimant.benefit", False),
+        ("events[2].on", False),
+        ("step_3", False),
+        ("case", False),
+        ("", False),
+    ],
+)
+def test_which_fields_are_personal(field: str, personal: bool) -> None:
+    assert is_personal(field) is personal
+
+
+def _reports(outdir: Path) -> list[str]:
+    return sorted(path.name for path in (outdir / "reports").iterdir())
+
+
+def test_a_rerun_replaces_the_last_runs_reports(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "only.yaml").write_text(RUSHED.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "also.yaml").write_text(RUSHED.read_text(encoding="utf-8").replace(
+        "case: EX-rushed", "case: EX-also"), encoding="utf-8")
+    assert _run(["batch", str(folder), "-o", str(out), "--reports", "--as-of", AS_OF])[0] == 0
+    assert _reports(out) == ["000001-EX-also.html", "000002-EX-rushed.html"]
+    (out / "reports" / "my-notes.txt").write_text("kept", encoding="utf-8")
+    code, _ = _run(["batch", str(second), "-o", str(out), "--reports", "--redact",
+                    "--as-of", AS_OF])
+    assert code == 0
+    # The first run's (unredacted) reports are gone; a file of the user's own stays.
+    assert _reports(out) == ["000001-EX-rushed.html", "my-notes.txt"]
+    assert "Sam Example" not in (out / "reports" / "000001-EX-rushed.html").read_text("utf-8")
+    # A run without --reports leaves no reports that its index.html does not list.
+    assert _run(["batch", str(second), "-o", str(out), "--as-of", AS_OF])[0] == 0
+    assert _reports(out) == ["my-notes.txt"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failed_run_leaves_the_last_runs_reports(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.batch
+
+    out = tmp_path / "out"
+    assert _run(["batch", str(folder), "-o", str(out), "--reports", "--as-of", AS_OF])[0] == 0
+    before = {p.name: p.read_bytes() for p in (out / "reports").iterdir()}
+
+    def disk_full(self: object, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(auditor.batch._StreamOut, "write", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        auditor.batch.run_batch(folder, out, as_of=date(2019, 6, 1), reports=True, redact=True)
+    assert {p.name: p.read_bytes() for p in (out / "reports").iterdir()} == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
