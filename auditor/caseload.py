@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import orjson
 
@@ -531,6 +531,18 @@ def _header(reader: Any, label: str, what: str) -> list[str]:
     return header
 
 
+def _reader(stream: IO[str]) -> Any:
+    """A CSV reader that refuses what it would otherwise guess at.
+
+    ``strict``: a quoted cell never closed is an error, not the rest of the file
+    swallowed into one cell. The cell size limit is raised from the csv module's
+    131,072 characters to what one case may hold, as for a JSONL line.
+    """
+    if csv.field_size_limit() < MAX_BYTES:
+        csv.field_size_limit(MAX_BYTES)
+    return csv.reader(stream, strict=True)
+
+
 def _rows(reader: Any, label: str) -> Iterator[tuple[int, list[str]]]:
     """Each row of a CSV file with its line, blank rows skipped; a row that cannot be
     decoded or parsed is an `InputError` for the whole file, with its line."""
@@ -545,10 +557,21 @@ def _rows(reader: Any, label: str) -> Iterator[tuple[int, list[str]]]:
                 label, f"is not UTF-8 ({exc.reason}); save it as CSV UTF-8", line=line
             ) from None
         except csv.Error as exc:
-            raise InputError.single(label, f"is not a readable CSV file: {exc}",
-                                    line=line) from None
+            raise InputError.single(label, _csv_problem(str(exc)), line=line) from None
         if any(cell.strip() for cell in row):
             yield line, row
+
+
+def _csv_problem(reason: str) -> str:
+    """What a csv module error means for the person who saved the file."""
+    if reason == "unexpected end of data":
+        return ('is not a readable CSV file: a cell that opens with a double quote (") on '
+                "this line is never closed, so the rest of the file would be read into it; "
+                "look for a stray double quote in this row")
+    if reason.startswith("field larger than field limit"):
+        return (f"is not a readable CSV file: a cell from this line on is longer than "
+                f"{MAX_BYTES:,} characters, the most one case may hold")
+    return f"is not a readable CSV file: {reason}"
 
 
 def _csv_header(path: Path, header: list[str]) -> list[str]:
@@ -703,7 +726,7 @@ def _read_claimants(path: Path) -> _Claimants:
         )
     claimants = _Claimants(label)
     with _open_text(path) as stream:
-        reader = csv.reader(stream)
+        reader = _reader(stream)
         names = _claimants_header(path, _header(reader, label, "the claimants file"))
         case_at = names.index("case")
         for line, row in _rows(reader, label):
@@ -758,7 +781,7 @@ def _unmatched_item(seq: int, events: str, claimants: str, case: str, facts: _Fa
 def _csv(path: Path, claimants: _Claimants | None = None) -> Iterator[Item]:
     label = str(path)
     with _open_text(path) as stream:
-        reader = csv.reader(stream)
+        reader = _reader(stream)
         names = _csv_header(path, _header(reader, label, "the event log"))
         case_at = names.index("case")
         seen: set[str] = set()  # case ids already closed: their rows must be together
