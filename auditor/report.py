@@ -654,6 +654,11 @@ def render_html(
         "as_of_iso": audit.as_of.isoformat(),
         "whose": whose,
         "counts": counts,
+        # How many grounds rest on each kind of source, for the verdict.
+        "ground_sources": {
+            firm: sum(1 for f in grounds if f.verification == firm)
+            for firm in ("verified", "secondary", "forum")
+        },
         "held": sum(1 for s in audit.steps if s.status in HOLDS and s.status != "not_applicable"),
         "grounds": [
             _finding_view(

@@ -480,3 +480,33 @@ def test_an_audits_warnings_are_shown_and_only_then(procedure: Procedure, tmp_pa
     assert "dated 2017-03-01, before the Work and Health Programme began" in html
     plain = report(procedure, EXAMPLES / "rushed-referral.yaml", date(2018, 7, 1))
     assert "before relying on the audit" not in plain
+
+
+def _verdict(page: str) -> str:
+    found = re.search(r'<p class="verdict">(.*?)</p>', page, re.S)
+    assert found is not None
+    return " ".join(found.group(1).split())
+
+
+def test_the_verdict_says_how_firm_the_grounds_sources_are(procedure: Procedure) -> None:
+    # The summary must not present forum-only rules as the procedure itself: it says how
+    # many grounds rest on each kind of source (README: "no more strongly than its source").
+    result, _ = audited(procedure, EXAMPLES / "rushed-referral.yaml", date(2018, 7, 1))
+    grounds = [f for f in result.findings if f.kind in GROUND_KINDS]
+    by_firm = {firm: sum(f.verification == firm for f in grounds) for firm in RANK}
+    assert by_firm["verified"] and by_firm["forum"] and not by_firm["secondary"]
+    verdict = _verdict(report(procedure, EXAMPLES / "rushed-referral.yaml", date(2018, 7, 1)))
+    assert verdict.startswith(f"{len(grounds)} grounds for challenge found: ")
+    assert (f"Of the {len(grounds)} grounds, {by_firm['verified']} rest on published DWP "
+            f"guidance or legislation and {by_firm['forum']} rest only on forum reports, not "
+            "presented as law.") in verdict
+
+
+def test_a_verdict_with_one_kind_of_source_says_so_once(procedure: Procedure) -> None:
+    result, case = audited(procedure, EXAMPLES / "rushed-referral.yaml", date(2018, 7, 1))
+    forum = tuple(f for f in result.findings if f.verification == "forum")
+    only_forum = Audit(**{**vars(result), "findings": forum})
+    page = render_html(only_forum, case, procedure, case_digest="0" * 64)
+    grounds = sum(f.kind in GROUND_KINDS for f in forum)
+    assert "All rest only on forum reports, not presented as law." in _verdict(page)
+    assert "Of the" not in _verdict(page) and grounds > 1
