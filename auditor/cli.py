@@ -88,7 +88,7 @@ def main() -> None:
 @main.command()
 @click.argument("case", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Where to write the report (default: stdout for json).")
+              help="Where to write the report (default: standard output; a PDF needs -o on a terminal).")
 @click.option("--format", "fmt", type=click.Choice(["html", "json", "pdf"]), default="html",
               show_default=True)
 @AS_OF

@@ -58,6 +58,32 @@ def _allowed_keys(loc: tuple[int | str, ...], data: Any) -> str | None:
     return None
 
 
+def _mapping_wanted(loc: tuple[int | str, ...]) -> tuple[str, str | None]:
+    """What to say, and what is allowed, where a mapping was wanted and something else given."""
+    if loc == ("claimant",):
+        return ("must be the claimant's facts, one 'name: value' per line (leave 'claimant:' "
+                "out when none are known)", ", ".join(Claimant.model_fields))
+    if len(loc) == 2 and loc[0] == "events":
+        return ("each event must be a mapping of its fields, such as "
+                "'{on: 2018-04-16, type: invite_letter}'", None)
+    if loc[-1:] == ("steps",):
+        return ("must give each step's number with done, not_done or unknown, one per line, "
+                "such as '3: done'", None)
+    return "must be a mapping of fields ('name: value')", None
+
+
+def _given_at(data: Any, loc: tuple[int | str, ...]) -> Any:
+    """What the input holds at ``loc`` (a step's number may be text or a number there)."""
+    for part in loc:
+        if isinstance(data, dict):
+            data = next((value for key, value in data.items() if str(key) == str(part)), None)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
 def _problem(error: Any, data: Any, locate: Locator) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -77,6 +103,21 @@ def _problem(error: Any, data: Any, locate: Locator) -> Problem:
         )
     elif kind == "model_type" and not loc:
         message = "the top level must be a mapping of fields, such as 'events:'"
+    elif kind == "list_type":
+        message = (
+            "must be a list of events, one '- ' item per event (or [] when there are none)"
+            if loc == ("events",) else "must be a list"
+        )
+    elif kind in ("dict_type", "model_type"):
+        message, allowed = _mapping_wanted(loc)
+    elif kind == "literal_error" and loc[-1:] == ("status",) and "steps" in loc and not (
+        isinstance(_given_at(data, loc[:-1]), dict)
+    ):
+        # A plain word given for a step: pydantic names the record's `status`, which the
+        # user never wrote; the step itself is the field.
+        loc = loc[:-1]
+        message = "a step is done, not_done or unknown (or true, false), or {status: ..., note: ...}"
+        allowed = "done, not_done, unknown"
     elif kind in ("string_type",):
         message = "must be text (put it in quotes)"
     elif kind == "int_parsing" and "steps" in loc:

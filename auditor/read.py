@@ -197,7 +197,7 @@ def _read_capped(path: Path) -> bytes:
         handle = os.open(path, flags)
     except FileNotFoundError:
         raise InputError.single(
-            name, "no such file (give the path of a .yaml, .yml or .json case file)"
+            name, "no such file (give the path of a .yaml, .yml or .json file)"
         ) from None
     except IsADirectoryError:
         raise InputError.single(name, "is a folder; give a case file (.yaml, .yml or .json)") from None
@@ -485,7 +485,10 @@ def parse(path: Path, text: str) -> tuple[Any, Locator]:
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
-            problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
+            # The context says what the parser was doing ("expected a single document in
+            # the stream"); the problem alone ("but found another document") is half a sentence.
+            said = ", ".join(str(part) for part in (exc.context, exc.problem) if part)
+            problem = " ".join((said or "not valid YAML").split())
             raise InputError.single(name, f"is not valid YAML: {problem}", line=line) from None
         except YAMLError as exc:
             problem = " ".join(str(exc).split())

@@ -114,7 +114,39 @@ def test_a_step_the_procedure_does_not_have_is_refused(tmp_path: Path) -> None:
 
 def test_a_step_status_must_be_one_of_three(tmp_path: Path) -> None:
     text = "events:\n  - on: 2018-05-01\n    type: referral_meeting\n    steps: {3: maybe}\n"
-    refused(validate(tmp_path, text), "steps.3", "'done', 'not_done' or 'unknown'")
+    result = validate(tmp_path, text)
+    # The field is the step the user wrote, not the record's `status` they never wrote.
+    refused(result, "events[0].steps.3: ", "allowed: done, not_done, unknown")
+    assert "steps.3.status" not in result.output
+
+
+def test_a_step_record_with_a_bad_status_names_its_status(tmp_path: Path) -> None:
+    text = ("events:\n  - on: 2018-05-01\n    type: referral_meeting\n"
+            "    steps: {3: {status: maybe}}\n")
+    refused(validate(tmp_path, text), "steps.3.status", "'done', 'not_done' or 'unknown'")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("events: {}\n", ("case.yaml:1", "events: must be a list of events", "[]")),
+        ("events: null\n", ("case.yaml:1", "events: must be a list of events")),
+        ("claimant:\nevents: []\n",
+         ("case.yaml:1", "claimant: must be the claimant's facts", "allowed: name, nino, benefit")),
+        ("claimant: [uc]\nevents: []\n", ("claimant: must be the claimant's facts",)),
+        ("events:\n  - 5\n", ("case.yaml:2", "events[0]: each event must be a mapping",
+                               "{on: 2018-04-16, type: invite_letter}")),
+        ("events:\n  - on: 2018-05-01\n    type: referral_meeting\n    steps: [done]\n",
+         ("case.yaml:4", "events[0].steps: must give each step's number", "'3: done'")),
+    ],
+)
+def test_a_value_of_the_wrong_shape_says_what_shape_is_wanted(
+    tmp_path: Path, text: str, fragments: tuple[str, ...]
+) -> None:
+    result = validate(tmp_path, text)
+    refused(result, *fragments)
+    assert "Input should be" not in result.output
+    assert "instance of" not in result.output  # no class names from inside the tool
 
 
 def test_steps_may_be_keyed_by_text_in_json(tmp_path: Path) -> None:
@@ -166,3 +198,18 @@ def test_happened_is_true_or_false_only(tmp_path: Path) -> None:
 def test_an_absurd_year_is_refused_not_crashed_on(tmp_path: Path) -> None:
     text = "events:\n  - {on: 9999-12-30, type: referral_letter}\n"
     refused(validate(tmp_path, text, as_of="2019-01-01"), "outside the years 1900 to 2999")
+
+
+def test_a_second_yaml_document_is_named_whole(tmp_path: Path) -> None:
+    refused(validate(tmp_path, "events: []\n---\nevents: []\n"), "case.yaml:2",
+            "expected a single document in the stream, but found another document")
+
+
+def test_a_missing_checklist_is_not_called_a_case_file(tmp_path: Path) -> None:
+    case = tmp_path / "case.yaml"
+    case.write_text("events: []\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", str(case), "--checklist",
+                                       str(tmp_path / "nope.yaml"), "--format", "json"])
+    assert result.exit_code != 0
+    assert "nope.yaml: no such file" in result.output
+    assert "case file" not in result.output and "Traceback" not in result.output

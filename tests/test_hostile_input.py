@@ -257,7 +257,7 @@ def test_a_duplicate_key_in_json_names_both_lines(tmp_path: Path) -> None:
 
 def test_a_missing_file(tmp_path: Path) -> None:
     message = refused(tmp_path / "nowhere.yaml")
-    assert "no such file (give the path of a .yaml, .yml or .json case file)" in message
+    assert "no such file (give the path of a .yaml, .yml or .json file)" in message
 
 
 def test_a_directory(tmp_path: Path) -> None:
