@@ -65,7 +65,7 @@ from auditor.stats import CaseloadStats, Tally
 
 FINDINGS_COLUMNS = (
     "case", "rule", "title", "kind", "evidence", "verification", "events",
-    "source", "source_ref", "ground", "how_to_evidence",
+    "source", "source_ref", "source_paragraph", "ground", "how_to_evidence",
 )
 ERRORS_COLUMNS = ("case", "file", "line", "field", "message", "allowed")
 CHUNK = 128
@@ -203,7 +203,8 @@ class _Serializer:
             pieces = (
                 (head + '"events":[').encode("utf-8"), ("]" + between).encode("utf-8"),
                 after.encode("utf-8"), cells.encode("utf-8"),
-                f"{_cell(source.title)},{_cell(source.ref)}".encode(),
+                ",".join(_cell(c) for c in (source.title, source.ref, source.paragraph or "")
+                         ).encode("utf-8"),
                 _cell(finding.how_to_evidence or "").encode("utf-8"),
             )
         if frame >= 0:
@@ -226,7 +227,8 @@ class _Serializer:
                     _csv_cells([safe_cell(c) for c in (finding.rule, finding.title, finding.kind,
                                                         finding.evidence, finding.verification)]
                                ).encode("utf-8"),
-                    _csv_cells([safe_cell(c) for c in (source.title, source.ref, finding.ground,
+                    _csv_cells([safe_cell(c) for c in (source.title, source.ref,
+                                                        source.paragraph or "", finding.ground,
                                                         finding.how_to_evidence or "")]
                                ).encode("utf-8"),
                 )

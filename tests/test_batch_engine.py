@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from auditor.audit import Auditor
-from auditor.batch import _Serializer, compact_json, safe_cell
+from auditor.batch import FINDINGS_COLUMNS, _Serializer, compact_json, safe_cell
 from auditor.case import Case, Event
 from auditor.checklist import load_procedure
 from auditor.evaluate import Outcome
@@ -116,7 +116,8 @@ def _expected_rows(audit: Any) -> list[list[str]]:
         cells = [audit.case, finding["rule"], finding["title"], finding["kind"],
                  finding["evidence"], finding["verification"],
                  " ".join(map(str, finding["events"])), finding["source"]["title"],
-                 finding["source"]["ref"], finding["ground"], finding["how_to_evidence"] or ""]
+                 finding["source"]["ref"], finding["source"].get("paragraph", ""),
+                 finding["ground"], finding["how_to_evidence"] or ""]
         rows.append([safe_cell(c) for c in cells])
     return rows
 
@@ -201,3 +202,19 @@ def test_the_collector_is_left_as_it_was_after_a_chunk(tmp_path: Path) -> None:
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def test_findings_csv_cites_the_sources_paragraph() -> None:
+    # A complaint cites the paragraph: findings.csv carries it, as the JSON and report do.
+    auditor = Auditor(load_procedure())
+    serializer = _Serializer()
+    paragraphs = set()
+    for case in _cases(150, seed=25):
+        audit = auditor.audit(case, as_of=AS_OF)
+        _, rows = serializer.line(audit)
+        for row, finding in zip(csv.reader(io.StringIO(rows.decode("utf-8"), newline="")),
+                                audit.findings, strict=True):
+            assert row[FINDINGS_COLUMNS.index("source_paragraph")] == (
+                finding.sources[0].paragraph or "")
+            paragraphs.add(row[FINDINGS_COLUMNS.index("source_paragraph")])
+    assert len(paragraphs - {""}) >= 2  # some rules cite a paragraph, and they differ
