@@ -340,7 +340,7 @@ def test_several_contacts_are_recorded_in_order_and_audited(tmp_path: Path) -> N
     # Preferred contact looks at every contact: email was asked for, phone and letter used.
     preferred = findings["preferred-contact"]
     assert preferred["kind"] == "missed"
-    assert "the provider used letter and phone" in preferred["ground"]
+    assert "the provider contacted you another way: letter and phone" in preferred["ground"]
     # The 10-day rule looks at the first contact: 11 days after the letter of 9 May.
     late = findings["provider-contact-10-days"]
     assert late["kind"] == "late" and "It happened on 20 May 2018" in late["ground"]
