@@ -456,9 +456,17 @@ WITHHELD = ("withheld under --redact, as it may quote personal data; "
 
 
 def _message(problem: Problem, redact: bool) -> str:
-    if not redact or not is_personal(problem.field):
+    """The problem's message; under ``redact``, without personal data: a personal field's
+    message is its value-free wording or withheld, and any field's given text is replaced
+    where the message quotes it (a name typed into the date column)."""
+    if not redact:
         return problem.message
-    return problem.withheld or WITHHELD
+    if is_personal(problem.field):
+        return problem.withheld or WITHHELD
+    given = problem.given
+    if given and given.strip() and given in problem.message:
+        return problem.message.replace(given, "[withheld under --redact]")
+    return problem.message
 
 
 def _refused(item: Item, name: str, exc: InputError, *, redact: bool = False) -> _Refused:
@@ -701,12 +709,20 @@ def run_batch(
     first = next(chunks, None)
     if first is None:
         raise InputError.single(str(source), "holds no cases")
+    folder = outdir / "reports"
+    if reports and (folder.is_symlink() or folder.exists()) and not folder.is_dir():
+        raise InputError.single(
+            str(folder), "is not a folder; --reports writes the per-case reports into "
+            "OUTDIR/reports: move it away, or choose another -o", field="-o")
+    created = not outdir.exists()
     outdir.mkdir(parents=True, exist_ok=True)
-    # This run's reports are written to a hidden folder of its own and put in place at the
-    # end, so that reports/ never mixes runs (an earlier run's unredacted reports among
-    # redacted ones) and an interrupted run leaves the last complete one as it was.
-    fresh = outdir / f".reports-{os.getpid()}-{secrets.token_hex(4)}"
+    # This run's reports are written to a hidden folder of its own inside reports/ (so on
+    # the same file system, even where reports/ is a link to another) and put in place at
+    # the end: reports/ then never mixes runs (an earlier run's unredacted reports among
+    # redacted ones), and a failed or interrupted run leaves the last one's as they were.
+    fresh = folder / f".run-{os.getpid()}-{secrets.token_hex(4)}"
     if reports:
+        folder.mkdir(exist_ok=True)
         fresh.mkdir()
     args = (
         str(checklist) if checklist else None, as_of,
@@ -756,6 +772,9 @@ def run_batch(
         for out in outs:
             out.discard()
         shutil.rmtree(fresh, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):  # only if empty: "nothing is written"
+                outdir.rmdir()
         raise
     finally:
         # The workers have stopped (closing the results stops them): their part files,
@@ -765,33 +784,51 @@ def run_batch(
         if reports:
             for left in fresh.glob(".*.tmp"):
                 left.unlink(missing_ok=True)
-    _replace_reports(outdir / "reports", fresh if reports else None)
+    _replace_reports(folder, fresh if reports else None)
     write_atomic(outdir / "index.html", index)
     _readable(outdir / "index.html")
     return BatchResult(stats.audited, stats.rejected)
 
 
-_REPORT_NAME = re.compile(r"\d{6,}-[A-Za-z0-9._-]*\.html")
+REPORTS_LISTED = ".whp-audit-reports"
+"""In reports/: the names of the reports the last run wrote there, one a line."""
+_UNLISTED_REPORT = re.compile(r"\d{6}-[A-Za-z0-9._-]*\.html")
+"""A report of a run from before the list was kept (`report_name`, below a million cases)."""
 
 
 def _replace_reports(folder: Path, fresh: Path | None) -> None:
-    """Put this run's reports (``fresh``; None: it wrote none) in ``folder``, in place of
-    the last run's. Only files named as `report_name` names them are removed: anything
-    else a user keeps there stays."""
-    if folder.is_dir():
-        for old in folder.iterdir():
-            if _REPORT_NAME.fullmatch(old.name) and old.is_file():
-                old.unlink()
-        with contextlib.suppress(OSError):  # not empty: the user's own files are there
-            folder.rmdir()
-    if fresh is None:
+    """Put this run's reports (in ``fresh``; None: it wrote none) in ``folder``, in place
+    of the last run's. Only the last run's reports are removed (by its list, or by name
+    where there is no list): anything else kept there stays.
+
+    Each new report replaces its namesake in one rename, and the old ones go only after
+    all the new are in: whenever this is stopped, every report there is whole, and the
+    list names every report either run put there."""
+    listed = folder / REPORTS_LISTED
+    if not folder.is_dir():
         return
-    if not folder.exists():
-        fresh.rename(folder)
+    if listed.is_file():
+        old = set(listed.read_text(encoding="utf-8").split())
+    else:
+        old = {p.name for p in folder.iterdir() if _UNLISTED_REPORT.fullmatch(p.name)}
+    new = sorted(p.name for p in fresh.iterdir()) if fresh is not None else []
+    write_atomic(listed, "".join(f"{name}\n" for name in sorted(old | set(new))))
+    if fresh is not None:
+        try:
+            for name in new:
+                (fresh / name).rename(folder / name)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
+    for name in old.difference(new):
+        (folder / name).unlink(missing_ok=True)
+    if fresh is not None:
+        fresh.rmdir()
+        write_atomic(listed, "".join(f"{name}\n" for name in new))
         return
-    for report in fresh.iterdir():
-        report.rename(folder / report.name)
-    fresh.rmdir()
+    listed.unlink()
+    with contextlib.suppress(OSError):  # not empty: the user's own files are there
+        folder.rmdir()
 
 
 def _progress_bar(stack: ExitStack, source: Path, show: bool) -> Callable[[int], None]:

@@ -524,8 +524,10 @@ def _header(reader: Any, label: str, what: str) -> list[str]:
     """A CSV file's first row; a file that cannot be read, or is empty, is an `InputError`."""
     try:
         header: list[str] | None = next(reader, None)
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
         raise InputError.single(label, f"cannot be read as a UTF-8 CSV file ({exc})") from None
+    except csv.Error as exc:
+        raise InputError.single(label, _csv_problem(str(exc)), line=1) from None
     if header is None:
         raise InputError.single(label, f"is empty; {what} needs a header row")
     return header
@@ -568,6 +570,10 @@ def _csv_problem(reason: str) -> str:
         return ('is not a readable CSV file: a cell that opens with a double quote (") on '
                 "this line is never closed, so the rest of the file would be read into it; "
                 "look for a stray double quote in this row")
+    if reason.startswith("',' expected after '\"'"):
+        return ('is not a readable CSV file: a cell in this row has something after its '
+                'closing double quote (") before the next comma, such as a space; remove it, '
+                "or put the whole cell in quotes")
     if reason.startswith("field larger than field limit"):
         return (f"is not a readable CSV file: a cell from this line on is longer than "
                 f"{MAX_BYTES:,} characters, the most one case may hold")

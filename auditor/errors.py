@@ -21,6 +21,9 @@ class Problem:
     file: str | None = None
     """The file the problem is in, when not the one its `InputError` names (a batch
     case read from two CSV files: a claimant fact's problem is in the claimants file)."""
+    given: str | None = None
+    """The text the input gave for the field, where the message may quote it (so that
+    ``--redact`` can withhold it: a spreadsheet's shifted column puts a name anywhere)."""
     withheld: str | None = None
     """The message without the values it quotes, for ``--redact`` (None: it quotes none,
     or no such wording is known and the whole message is withheld for a personal field)."""

@@ -123,7 +123,9 @@ def _problem(error: Any, data: Any, locate: Locator) -> Problem:
     elif kind == "int_parsing" and "steps" in loc:
         message = "a step is named by its number"
     line_loc = loc[:-1] if loc and loc[-1] == "[key]" else loc
-    return Problem(field=_field_name(loc), message=message, line=locate(line_loc), allowed=allowed)
+    given = error.get("input")
+    return Problem(field=_field_name(loc), message=message, line=locate(line_loc), allowed=allowed,
+                   given=given if isinstance(given, str) else None)
 
 
 def parse_case(

@@ -61,3 +61,23 @@ def test_a_cell_longer_than_a_case_may_be_is_an_error(tmp_path: Path, size: int)
     code, output, _ = _batch(tmp_path, HEADER + f"A,2018-01-01,invite_letter,{'y' * size}\n")
     assert code == 2
     assert "log.csv:2: " in output and f"longer than {MAX_BYTES:,} characters" in output
+
+
+def test_text_after_a_closing_quote_is_named(tmp_path: Path) -> None:
+    code, output, _ = _batch(tmp_path, HEADER + 'A,2018-01-01,invite_letter,"hi" \n')
+    assert code == 2
+    assert "log.csv:2: " in output and "after its closing double quote" in output
+
+
+def test_a_quote_never_closed_in_the_header_is_named_with_line_1(tmp_path: Path) -> None:
+    code, output, _ = _batch(tmp_path, 'case,on,"type,note\nA,2018-01-01,invite_letter,x\n')
+    assert code == 2
+    assert "log.csv:1: " in output and "never closed" in output
+    assert "UTF-8" not in output  # the file is UTF-8; the quote is the problem
+
+
+def test_a_bad_row_after_the_first_chunk_leaves_no_new_folder(tmp_path: Path) -> None:
+    rows = "".join(f"C{n},2018-01-01,invite_letter,\n" for n in range(300))
+    code, output, out = _batch(tmp_path, HEADER + rows + 'Z,2018-01-01,invite_letter,"x\n')
+    assert code == 2 and "never closed" in output
+    assert not out.exists()  # README: "nothing is written"

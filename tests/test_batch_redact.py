@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -120,7 +122,17 @@ def test_which_fields_are_personal(field: str, personal: bool) -> None:
 
 
 def _reports(outdir: Path) -> list[str]:
-    return sorted(path.name for path in (outdir / "reports").iterdir())
+    """What a person sees in reports/ (not the hidden list of the last run's reports)."""
+    if not (outdir / "reports").exists():
+        return []
+    return sorted(path.name for path in (outdir / "reports").iterdir()
+                  if not path.name.startswith("."))
+
+
+def _hidden(outdir: Path) -> list[str]:
+    """Hidden files and folders left in OUTDIR or reports/ (part files, unfinished runs)."""
+    places = [outdir, *([outdir / "reports"] if (outdir / "reports").is_dir() else [])]
+    return sorted(p.name for place in places for p in place.iterdir() if p.name.startswith("."))
 
 
 def test_a_rerun_replaces_the_last_runs_reports(folder: Path, tmp_path: Path) -> None:
@@ -142,7 +154,7 @@ def test_a_rerun_replaces_the_last_runs_reports(folder: Path, tmp_path: Path) ->
     # A run without --reports leaves no reports that its index.html does not list.
     assert _run(["batch", str(second), "-o", str(out), "--as-of", AS_OF])[0] == 0
     assert _reports(out) == ["my-notes.txt"]
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert _hidden(out) == []
 
 
 def test_a_failed_run_leaves_the_last_runs_reports(
@@ -161,4 +173,120 @@ def test_a_failed_run_leaves_the_last_runs_reports(
     with pytest.raises(OSError, match="No space"):
         auditor.batch.run_batch(folder, out, as_of=date(2019, 6, 1), reports=True, redact=True)
     assert {p.name: p.read_bytes() for p in (out / "reports").iterdir()} == before
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert _hidden(out) == [".whp-audit-reports"]
+
+
+def test_reports_that_is_not_a_folder_is_refused_before_any_work(
+    folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "reports").write_text("mine", encoding="utf-8")
+    code, output = _run(["batch", str(folder), "-o", str(out), "--reports", "--as-of", AS_OF])
+    assert code == 2
+    assert "reports: -o: is not a folder" in output
+    assert sorted(p.name for p in out.iterdir()) == ["reports"]
+
+
+def test_only_the_last_runs_reports_are_removed(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    reports = out / "reports"
+    reports.mkdir(parents=True)
+    # Reports of a run from before the list was kept, and the user's own files, one of
+    # them named like a report (a date).
+    (reports / "000007-OLD.html").write_text("old", encoding="utf-8")
+    (reports / "20240101-summary.html").write_text("mine", encoding="utf-8")
+    assert _run(["batch", str(folder), "-o", str(out), "--reports", "--as-of", AS_OF])[0] == 0
+    assert _reports(out) == ["000001-EX-rushed.html", "20240101-summary.html"]
+    (reports / "000009-MINE.html").write_text("mine too", encoding="utf-8")
+    assert _run(["batch", str(folder), "-o", str(out), "--as-of", AS_OF])[0] == 0
+    # Listed by the last run, its report goes; a file it did not write stays.
+    assert _reports(out) == ["000009-MINE.html", "20240101-summary.html"]
+
+
+def test_an_interrupted_replacement_leaves_every_report_whole(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.batch
+
+    for n in range(3):
+        (folder / f"more-{n}.yaml").write_text(RUSHED.read_text(encoding="utf-8").replace(
+            "case: EX-rushed", f"case: EX-{n}"), encoding="utf-8")
+    out = tmp_path / "out"
+    assert _run(["batch", str(folder), "-o", str(out), "--reports", "--as-of", AS_OF])[0] == 0
+    first = _reports(out)
+    assert len(first) == 4
+    (folder / "more-2.yaml").unlink()
+    (folder / "more-1.yaml").unlink()
+    renamed = Path.rename
+    moves: list[Path] = []
+
+    def stopped(self: Path, target: Path) -> Path:
+        if self.parent.name.startswith(".run-"):
+            moves.append(self)
+            if len(moves) == 2:
+                raise KeyboardInterrupt
+        return renamed(self, target)
+
+    monkeypatch.setattr(Path, "rename", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        auditor.batch.run_batch(folder, out, as_of=date(2019, 6, 1), reports=True)
+    monkeypatch.setattr(Path, "rename", renamed)
+    # One new report is in; none is lost; the list names all that are there.
+    assert _reports(out) == first
+    listed = (out / "reports" / ".whp-audit-reports").read_text(encoding="utf-8").split()
+    assert set(first) <= set(listed)
+    # The next run clears both runs' reports.
+    assert _run(["batch", str(folder), "-o", str(out), "--as-of", AS_OF])[0] == 0
+    assert _reports(out) == []
+    assert _hidden(out) == []
+
+
+def test_reports_may_be_a_link_to_another_file_system(folder: Path, tmp_path: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on another file system")
+    elsewhere = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "reports").symlink_to(elsewhere)
+        for flags in ([], ["--redact"]):
+            code, output = _run(["batch", str(folder), "-o", str(out), "--reports", *flags,
+                                 "--as-of", AS_OF])
+            assert code == 0, output
+            assert sorted(p.name for p in elsewhere.glob("*.html")) == ["000001-EX-rushed.html"]
+        assert "Sam Example" not in (elsewhere / "000001-EX-rushed.html").read_text("utf-8")
+        assert (out / "reports").is_symlink() and _hidden(out) == [".whp-audit-reports"]
+    finally:
+        shutil.rmtree(elsewhere)
+
+
+SHIFTED = (
+    "case,on,type,note,name,nino\n"
+    "K2,Sam Example,QQ123456C,,,\n"
+    "K3,2019-03-04,Claimant Sam Example said he was ill,,,\n"
+)
+
+
+@pytest.mark.parametrize("name", ["log.csv", "cases.jsonl"])
+def test_batch_redact_withholds_a_value_typed_into_another_field(
+    tmp_path: Path, name: str
+) -> None:
+    # A spreadsheet's column shifted by one puts a name in the date and an NI number in
+    # the type; the messages quote what was given, so under --redact that is withheld.
+    source = tmp_path / name
+    if name.endswith(".csv"):
+        source.write_text(SHIFTED, encoding="utf-8")
+    else:
+        source.write_text(json.dumps({"case": "K2", "events": [
+            {"on": "Sam Example", "type": "QQ123456C"}]}) + "\n", encoding="utf-8")
+    plain, redacted = tmp_path / "plain", tmp_path / "redacted"
+    assert _run(["batch", str(source), "-o", str(plain), "--as-of", AS_OF])[0] == 3
+    assert _run(["batch", str(source), "-o", str(redacted), "--redact", "--as-of", AS_OF])[0] == 3
+    assert "Sam Example" in _outputs(plain) and "QQ123456C" in _outputs(plain)
+    hidden = _outputs(redacted)
+    assert "Sam Example" not in hidden and "QQ123456C" not in hidden
+    # What is wrong is still said.
+    assert "is not a date in the form YYYY-MM-DD" in hidden
+    assert "unknown event type '[withheld under --redact]'" in hidden

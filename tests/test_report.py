@@ -508,5 +508,6 @@ def test_a_verdict_with_one_kind_of_source_says_so_once(procedure: Procedure) ->
     only_forum = Audit(**{**vars(result), "findings": forum})
     page = render_html(only_forum, case, procedure, case_digest="0" * 64)
     grounds = sum(f.kind in GROUND_KINDS for f in forum)
-    assert "All rest only on forum reports, not presented as law." in _verdict(page)
-    assert "Of the" not in _verdict(page) and grounds > 1
+    verdict = _verdict(page)
+    assert f"All {grounds} grounds rest only on forum reports, not presented as law." in verdict
+    assert "Of the" not in verdict and grounds > 1
