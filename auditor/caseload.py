@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -143,9 +144,11 @@ class Item:
         try:
             case = parser.parse(data, file=self.label, locate=self._csv_locate)
         except InputError as exc:
-            if not self.fact_files:
-                raise
-            raise InputError(exc.file, [self._in_file(p) for p in exc.problems]) from None
+            # Named as the sheet names them: the column, in the file and on the line it is in.
+            problems = [self._in_file(p) for p in exc.problems]
+            raise InputError(
+                exc.file, [replace(p, field=csv_column(p.field)) for p in problems]
+            ) from None
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return case, case.case or self.default_name, canonical.encode("utf-8")
 
@@ -167,6 +170,25 @@ class Item:
         if loc and isinstance(loc[0], str):
             return self.fact_lines.get(loc[0], self.line)
         return self.line
+
+
+_STEP_FIELD = re.compile(r"events\[\d+\]\.steps\.(\d+)(\.status|\.note)?")
+_EVENT_FIELD = re.compile(r"events\[\d+\]\.(\w+)")
+
+
+def csv_column(field: str) -> str:
+    """The event log's column for a case's field (``events[2].steps.3.note`` is in
+    ``step_3_note``, ``claimant.nino`` in ``nino``); a field no column holds is left as
+    it is."""
+    step = _STEP_FIELD.fullmatch(field)
+    if step:
+        return f"step_{step[1]}" + ("_note" if step[2] == ".note" else "")
+    event = _EVENT_FIELD.fullmatch(field)
+    if event and event[1] != "steps":
+        return event[1]
+    if field.startswith("claimant.") and field.removeprefix("claimant.").isidentifier():
+        return field.removeprefix("claimant.")
+    return field
 
 
 # orjson reads an integer beyond 64 bits as a float (json: as an int); such a float is at least this.

@@ -136,7 +136,7 @@ def test_rejected_csv_case_names_its_row_and_column(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert _run(["batch", str(source), "-o", str(out), "--as-of", "2025-01-01"]).exit_code == 3
     rows = list(csv.DictReader((out / "errors.csv").open(encoding="utf-8")))
-    assert [(r["case"], r["line"], r["field"]) for r in rows] == [("A", "3", "events[1].attended")]
+    assert [(r["case"], r["line"], r["field"]) for r in rows] == [("A", "3", "attended")]
     assert json.loads((out / "audits.jsonl").read_text())["case"] == "B"
 
 

@@ -140,7 +140,7 @@ def test_a_bad_fact_is_located_in_the_claimants_file(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     rows = _errors(out)
     assert [(r["case"], Path(r["file"]).name, r["line"], r["field"]) for r in rows] == [
-        ("A", "claimants.csv", "2", "claimant.nino"),
+        ("A", "claimants.csv", "2", "nino"),
         ("B", "claimants.csv", "3", "claimant"),
     ]
     assert "National Insurance number" in rows[0]["message"]
@@ -150,7 +150,7 @@ def test_a_bad_fact_is_located_in_the_claimants_file(tmp_path: Path) -> None:
                             "A,2019-01-14,referral_meeting,,maybe")
     result, out = _batch(tmp_path, events, "case,benefit\nA,uc\n")
     assert [(Path(r["file"]).name, r["line"], r["field"]) for r in _errors(out)] == [
-        ("events.csv", "3", "events[1].attended"),
+        ("events.csv", "3", "attended"),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -81,3 +82,17 @@ def test_a_bad_row_after_the_first_chunk_leaves_no_new_folder(tmp_path: Path) ->
     code, output, out = _batch(tmp_path, HEADER + rows + 'Z,2018-01-01,invite_letter,"x\n')
     assert code == 2 and "never closed" in output
     assert not out.exists()  # README: "nothing is written"
+
+
+def test_a_rejected_rows_field_is_named_by_its_column(tmp_path: Path) -> None:
+    code, output, out = _batch(tmp_path, (
+        "case,on,type,step_3,step_3_note,nino\n"
+        "A,2018-01-01,referral_meeting,maybe,,\n"
+        "B,2018-01-01,referral_meeting,done,,QQ12\n"
+        "C,2018-01-01,referral_meeting,done,fine,\n"
+    ))
+    assert code == 3, output
+    with (out / "errors.csv").open(encoding="utf-8", newline="") as stream:
+        rows = [(r["case"], r["line"], r["field"]) for r in csv.DictReader(stream)]
+    # The columns a spreadsheet user sees, not the case model's paths (events[0].steps.3).
+    assert rows == [("A", "2", "step_3"), ("B", "3", "nino")]
