@@ -146,9 +146,10 @@ class Item:
         except InputError as exc:
             # Named as the sheet names them: the column, in the file and on the line it is in.
             problems = [self._in_file(p) for p in exc.problems]
-            raise InputError(
-                exc.file, [replace(p, field=csv_column(p.field)) for p in problems]
-            ) from None
+            raise InputError(exc.file, [
+                replace(p, field=csv_column(p.field), message=_CSV_WORDS.get(p.message, p.message))
+                for p in problems
+            ]) from None
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return case, case.case or self.default_name, canonical.encode("utf-8")
 
@@ -174,6 +175,13 @@ class Item:
 
 _STEP_FIELD = re.compile(r"events\[\d+\]\.steps\.(\d+)(\.status|\.note)?")
 _EVENT_FIELD = re.compile(r"events\[\d+\]\.(\w+)")
+
+
+_CSV_WORDS = {
+    "must be true, false or unknown": "must be true, false, yes, no or unknown (or left empty)",
+    "must be true or false": "must be true, false, yes or no (or left empty)",
+}
+"""Messages that say more for a CSV cell, which also takes yes and no."""
 
 
 def csv_column(field: str) -> str:

@@ -96,3 +96,12 @@ def test_a_rejected_rows_field_is_named_by_its_column(tmp_path: Path) -> None:
         rows = [(r["case"], r["line"], r["field"]) for r in csv.DictReader(stream)]
     # The columns a spreadsheet user sees, not the case model's paths (events[0].steps.3).
     assert rows == [("A", "2", "step_3"), ("B", "3", "nino")]
+
+
+def test_a_yes_no_cells_message_names_yes_and_no(tmp_path: Path) -> None:
+    code, _, out = _batch(tmp_path, "case,on,type,attended\nA,2018-01-14,referral_meeting,maybe\n")
+    assert code == 3
+    with (out / "errors.csv").open(encoding="utf-8", newline="") as stream:
+        (row,) = list(csv.DictReader(stream))
+    assert (row["field"], row["message"]) == (
+        "attended", "must be true, false, yes, no or unknown (or left empty)")
