@@ -32,6 +32,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -502,6 +503,9 @@ def _init_process(checklist: str | None, as_of: date, reports: str | None, redac
     # Ctrl-C is the parent's to handle (it stops the pool and removes its temporary files);
     # workers ignoring it keeps a traceback per worker off the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's SIGTERM handler (`_stop_as_ctrl_c`) is not a worker's: the parent stops
+    # its workers with SIGTERM.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _PROCESS_WORKER = _Worker(checklist, as_of, reports, redact)
     _PART_PREFIX = parts
     settle_heap()
@@ -721,6 +725,7 @@ def run_batch(
     # the end: reports/ then never mixes runs (an earlier run's unredacted reports among
     # redacted ones), and a failed or interrupted run leaves the last one's as they were.
     fresh = folder / f".run-{os.getpid()}-{secrets.token_hex(4)}"
+    made_folder = reports and not folder.exists()
     if reports:
         folder.mkdir(exist_ok=True)
         fresh.mkdir()
@@ -740,6 +745,8 @@ def run_batch(
     ]
     # The worker processes' part files (jobs > 1): hidden, and named for this run alone.
     parts = str(outdir / f".part-{os.getpid()}-{secrets.token_hex(4)}")
+    stop_as_ctrl_c = _stop_as_ctrl_c()
+    failed = False
     try:
         with ExitStack() as stack:
             bar = _progress_bar(stack, source, progress)
@@ -772,9 +779,7 @@ def run_batch(
         for out in outs:
             out.discard()
         shutil.rmtree(fresh, ignore_errors=True)
-        if created:
-            with contextlib.suppress(OSError):  # only if empty: "nothing is written"
-                outdir.rmdir()
+        failed = True
         raise
     finally:
         # The workers have stopped (closing the results stops them): their part files,
@@ -784,6 +789,12 @@ def run_batch(
         if reports:
             for left in fresh.glob(".*.tmp"):
                 left.unlink(missing_ok=True)
+        if failed:
+            # "Nothing is written": the folders this run made go too, once empty.
+            for made in [*([folder] if made_folder else []), *([outdir] if created else [])]:
+                with contextlib.suppress(OSError):
+                    made.rmdir()
+        stop_as_ctrl_c()
     _replace_reports(folder, fresh if reports else None)
     write_atomic(outdir / "index.html", index)
     _readable(outdir / "index.html")
@@ -829,6 +840,23 @@ def _replace_reports(folder: Path, fresh: Path | None) -> None:
     listed.unlink()
     with contextlib.suppress(OSError):  # not empty: the user's own files are there
         folder.rmdir()
+
+
+def _stop_as_ctrl_c() -> Callable[[], None]:
+    """Make SIGTERM (a job scheduler's or `timeout`'s stop) stop the batch as Ctrl-C does,
+    removing its part files and unfinished reports; return what puts SIGTERM back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set a handler
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _progress_bar(stack: ExitStack, source: Path, show: bool) -> Callable[[int], None]:

@@ -1,11 +1,16 @@
-"""`batch --redact`: no personal data in any output, and the audits are `audit --redact`'s."""
+"""What a batch leaves in OUTDIR: no personal data under --redact (the audits are `audit
+--redact`'s), one run's reports, and nothing of a run that failed or was stopped."""
 
 from __future__ import annotations
 
 import csv
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -290,3 +295,28 @@ def test_batch_redact_withholds_a_value_typed_into_another_field(
     # What is wrong is still said.
     assert "is not a date in the form YYYY-MM-DD" in hidden
     assert "unknown event type '[withheld under --redact]'" in hidden
+
+
+def test_sigterm_stops_the_batch_and_leaves_nothing(tmp_path: Path) -> None:
+    # A job scheduler, or `timeout`, stops a long batch with SIGTERM: it must clean up as
+    # Ctrl-C does (no part files of gigabytes, no half set of reports, no new OUTDIR).
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    generate = pytest.importorskip("generate")
+    source = tmp_path / "cases.jsonl"
+    source.write_text("".join(json.dumps(c) + "\n" for c in generate.cases(4000, seed=3)),
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    batch = subprocess.Popen(
+        [sys.executable, "-c", "from auditor.cli import main; main()", "batch", str(source),
+         "-o", str(out), "--reports", "--jobs", "2", "--as-of", AS_OF],
+        stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob("reports/.run-*/*.html")) and time.monotonic() < deadline:
+        assert batch.poll() is None, "the batch ended before it could be stopped"
+        time.sleep(0.02)
+    batch.send_signal(signal.SIGTERM)
+    _, errors = batch.communicate(timeout=60)
+    assert batch.returncode != 0
+    assert "Traceback" not in errors
+    assert not out.exists()
