@@ -803,6 +803,9 @@ def run_batch(
 
 REPORTS_LISTED = ".whp-audit-reports"
 """In reports/: the names of the reports the last run wrote there, one a line."""
+_REPORT = re.compile(r"\d{6,}-[A-Za-z0-9._-]*\.html")
+"""A name `report_name` gives: no folder in it, so a list edited by hand removes nothing
+outside reports/."""
 _UNLISTED_REPORT = re.compile(r"\d{6}-[A-Za-z0-9._-]*\.html")
 """A report of a run from before the list was kept (`report_name`, below a million cases)."""
 
@@ -819,9 +822,12 @@ def _replace_reports(folder: Path, fresh: Path | None) -> None:
     if not folder.is_dir():
         return
     if listed.is_file():
-        old = set(listed.read_text(encoding="utf-8").split())
+        old = {n for n in listed.read_text(encoding="utf-8").split() if _REPORT.fullmatch(n)}
     else:
         old = {p.name for p in folder.iterdir() if _UNLISTED_REPORT.fullmatch(p.name)}
+    if fresh is None and not old:
+        listed.unlink(missing_ok=True)
+        return
     new = sorted(p.name for p in fresh.iterdir()) if fresh is not None else []
     write_atomic(listed, "".join(f"{name}\n" for name in sorted(old | set(new))))
     if fresh is not None:

@@ -294,7 +294,7 @@ class Case(Strict):
 
 def redact_case(case: Case) -> Case:
     """The case without its personal fields: name, NI number, every note, ``recorded_by``
-(what ``--redact`` withholds from every output).
+    (what ``--redact`` withholds from every output).
 
     Auditing the redacted case gives the same statuses and findings; only
     the words "according to ..." fall back to "the case file".

@@ -320,3 +320,18 @@ def test_sigterm_stops_the_batch_and_leaves_nothing(tmp_path: Path) -> None:
     assert batch.returncode != 0
     assert "Traceback" not in errors
     assert not out.exists()
+
+
+def test_a_list_edited_by_hand_removes_nothing_outside_reports(
+    folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert _run(["batch", str(folder), "-o", str(out), "--reports", "--as-of", AS_OF])[0] == 0
+    keep = tmp_path / "keep.html"
+    keep.write_text("mine", encoding="utf-8")
+    listed = out / "reports" / ".whp-audit-reports"
+    listed.write_text(listed.read_text(encoding="utf-8") + "../../keep.html\n../audits.jsonl\n",
+                      encoding="utf-8")
+    assert _run(["batch", str(folder), "-o", str(out), "--as-of", AS_OF])[0] == 0
+    assert keep.exists() and (out / "audits.jsonl").exists()
+    assert _reports(out) == []
