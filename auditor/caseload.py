@@ -40,7 +40,13 @@ import orjson
 
 from auditor.case import EVENT_FIELDS, YES_NO_FIELDS, Case, Claimant
 from auditor.errors import InputError, Problem
-from auditor.load import CaseloadParser, case_name, load_case
+from auditor.load import (
+    MUST_BE_YES_NO,
+    MUST_BE_YES_NO_UNKNOWN,
+    CaseloadParser,
+    case_name,
+    load_case,
+)
 from auditor.read import MAX_BYTES, printable, refuse_surrogates
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -178,8 +184,8 @@ _EVENT_FIELD = re.compile(r"events\[\d+\]\.(\w+)")
 
 
 _CSV_WORDS = {
-    "must be true, false or unknown": "must be true, false, yes, no or unknown (or left empty)",
-    "must be true or false": "must be true, false, yes or no (or left empty)",
+    MUST_BE_YES_NO_UNKNOWN: "must be true, false, yes, no or unknown (or left empty)",
+    MUST_BE_YES_NO: "must be true, false, yes or no (or left empty)",
 }
 """Messages that say more for a CSV cell, which also takes yes and no."""
 

@@ -58,6 +58,10 @@ def _allowed_keys(loc: tuple[int | str, ...], data: Any) -> str | None:
     return None
 
 
+MUST_BE_YES_NO = "must be true or false"
+MUST_BE_YES_NO_UNKNOWN = "must be true, false or unknown"
+
+
 def _mapping_wanted(loc: tuple[int | str, ...]) -> tuple[str, str | None]:
     """What to say, and what is allowed, where a mapping was wanted and something else given."""
     if loc == ("claimant",):
@@ -98,8 +102,7 @@ def _problem(error: Any, data: Any, locate: Locator) -> Problem:
             message += " (it may be empty: events: [])"
     elif kind in ("bool_type", "bool_parsing"):
         message = (
-            "must be true or false" if loc and loc[-1] == "happened"
-            else "must be true, false or unknown"
+            MUST_BE_YES_NO if loc and loc[-1] == "happened" else MUST_BE_YES_NO_UNKNOWN
         )
     elif kind == "model_type" and not loc:
         message = "the top level must be a mapping of fields, such as 'events:'"
