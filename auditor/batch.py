@@ -825,27 +825,30 @@ def _replace_reports(folder: Path, fresh: Path | None) -> None:
         old = {n for n in listed.read_text(encoding="utf-8").split() if _REPORT.fullmatch(n)}
     else:
         old = {p.name for p in folder.iterdir() if _UNLISTED_REPORT.fullmatch(p.name)}
-    if fresh is None and not old:
+    if fresh is None:
+        for name in old:
+            (folder / name).unlink(missing_ok=True)
         listed.unlink(missing_ok=True)
+        if old:
+            with contextlib.suppress(OSError):  # not empty: the user's own files are there
+                folder.rmdir()
         return
-    new = sorted(p.name for p in fresh.iterdir()) if fresh is not None else []
-    write_atomic(listed, "".join(f"{name}\n" for name in sorted(old | set(new))))
-    if fresh is not None:
-        try:
-            for name in new:
-                (fresh / name).rename(folder / name)
-        except BaseException:
-            shutil.rmtree(fresh, ignore_errors=True)
-            raise
+    new = sorted(p.name for p in fresh.iterdir())
+    _write_list(listed, old.union(new))
+    try:
+        for name in new:
+            (fresh / name).rename(folder / name)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
     for name in old.difference(new):
         (folder / name).unlink(missing_ok=True)
-    if fresh is not None:
-        fresh.rmdir()
-        write_atomic(listed, "".join(f"{name}\n" for name in new))
-        return
-    listed.unlink()
-    with contextlib.suppress(OSError):  # not empty: the user's own files are there
-        folder.rmdir()
+    fresh.rmdir()
+    _write_list(listed, new)
+
+
+def _write_list(listed: Path, names: Iterable[str]) -> None:
+    write_atomic(listed, "".join(f"{name}\n" for name in sorted(names)))
 
 
 def _stop_as_ctrl_c() -> Callable[[], None]:
